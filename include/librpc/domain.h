@@ -1,0 +1,102 @@
+/*
+ * librpc/domain.h - looking at and cleaning up a domain from outside.
+ *
+ * These functions open the segment read-only or briefly, take no membership,
+ * and so never keep a segment alive nor stop the last node from removing it.
+ * They are what the seed calls the static clean-up tools: count the active
+ * nodes, list them, and remove orphaned memory.  All are thread-safe.
+ */
+#ifndef LIBRPC_DOMAIN_H
+#define LIBRPC_DOMAIN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "config.h"
+#include "node.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * rpc_domain_active_nodes - number of live nodes in the domain (nodes whose
+ * process still holds them; dead ones not yet reclaimed are not counted).
+ * Returns the count (>= 0), RPC_ENOENT when no segment exists, or a segment
+ * error (RPC_EBADMAGIC, RPC_EVERSION, RPC_EOWNER, RPC_EACCES, ...).
+ */
+int rpc_domain_active_nodes(const rpc_config *cfg);
+
+/* Flags for rpc_domain_cleanup(). */
+#define RPC_CLEANUP_FORCE 1u
+
+/*
+ * rpc_domain_cleanup - remove the domain's segment if it is orphaned: no
+ * live process is attached.  Safe to run at any time, e.g. from cron: it
+ * never removes a segment a live process uses, and a process joining at the
+ * same moment either joins before (clean-up then refuses) or after (it then
+ * creates a fresh segment).  A half-initialised segment of ours with nobody
+ * attached counts as orphaned.
+ *
+ * With RPC_CLEANUP_FORCE the segment is unlinked whatever its state or
+ * contents.  DANGEROUS: live processes keep working in the unlinked copy
+ * while newcomers create a new one, so the domain splits in two.
+ *
+ * Returns 0 when the segment was removed.  Errors: RPC_ENOENT (nothing to
+ * remove), RPC_EBUSY (live processes attached), RPC_EBADMAGIC (not a librpc
+ * segment; only FORCE removes it), RPC_EOWNER, RPC_EACCES, RPC_ENOTREG,
+ * RPC_ETIMEDOUT (the life-cycle lock stayed held), RPC_ESYS.
+ */
+int rpc_domain_cleanup(const rpc_config *cfg, unsigned flags);
+
+/* What rpc_domain_stat() reports about a segment. */
+typedef struct rpc_domain_info {
+    int exists;               /* 0: no segment; the other fields are zero */
+    uint64_t size;            /* file size in bytes */
+    unsigned mode;            /* permission bits */
+    uid_t uid;                /* owner */
+    gid_t gid;
+    int valid;                /* 1: a librpc segment of this layout version */
+    int status;               /* 0 when valid, else the RPC_E* code that describes it */
+    int attached;             /* 1: at least one live process holds membership */
+    int orphaned;             /* exists, and no live process is attached */
+    unsigned live_processes;  /* processes with at least one live node */
+    unsigned live_nodes;      /* nodes whose process is alive */
+    unsigned registered_nodes;/* occupied slots, dead or alive (num_nodes) */
+    unsigned max_nodes;
+    uint32_t layout_version;
+    uint64_t segment_id;      /* random id given at initialisation */
+    int64_t created_unix_ns;  /* wall-clock time of initialisation */
+} rpc_domain_info;
+
+/*
+ * rpc_domain_stat - describe the domain's segment.  Succeeds (0) whenever
+ * the name can be examined, also for a missing (exists = 0) or invalid
+ * (valid = 0, status = the reason) segment.
+ * Errors: RPC_EINVAL, RPC_EBADNAME, RPC_EACCES (cannot be read), RPC_ENOTREG,
+ * RPC_ESYS.
+ */
+int rpc_domain_stat(const rpc_config *cfg, rpc_domain_info *info);
+
+/* One node as rpc_domain_list_nodes() reports it. */
+typedef struct rpc_node_info {
+    char name[RPC_NODE_NAME_MAX + 1];
+    int32_t pid;              /* pid in the creator's PID namespace: informative only */
+    uint32_t slot;            /* index in the node table */
+    int alive;                /* 1: its process holds it; 0: dead, awaiting reclaim */
+    uint64_t owner_id;        /* random id of the owning process's attachment */
+    int64_t joined_unix_ns;
+} rpc_node_info;
+
+/*
+ * rpc_domain_list_nodes - copy up to cap registered nodes into out (which
+ * may be NULL when cap is 0), in slot order.
+ * Returns the number of registered nodes, which may exceed cap.
+ * Errors: RPC_EINVAL, RPC_ENOENT, and segment errors as for
+ * rpc_domain_active_nodes().
+ */
+int rpc_domain_list_nodes(const rpc_config *cfg, rpc_node_info *out, unsigned cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,73 @@
+/*
+ * librpc/node.h - nodes: the endpoints of a domain.
+ *
+ * A node is a named member of a domain.  Creating the first node of a domain
+ * in a process attaches the process to the domain's segment (creating it if
+ * absent, repairing it if it was orphaned); destroying the last one detaches
+ * and, if no other process is attached, removes the segment.  A process may
+ * own any number of nodes, in one or several domains.
+ *
+ * Liveness comes from kernel-held locks, so a node whose process dies by
+ * SIGKILL is noticed by the other processes of the domain within about
+ * 100 ms and its slot reclaimed; no PID is trusted.
+ *
+ * After fork() the child owns none of its parent's nodes: calls on them in
+ * the child fail with RPC_EFORKED, and rpc_node_destroy() there only frees
+ * the child's memory.  The parent's nodes stay the parent's.
+ */
+#ifndef LIBRPC_NODE_H
+#define LIBRPC_NODE_H
+
+#include <stdint.h>
+#include "config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Longest node name in bytes, without the terminating NUL. */
+#define RPC_NODE_NAME_MAX 63
+
+typedef struct rpc_node rpc_node;
+
+/*
+ * rpc_node_create - create a node in the domain that cfg (NULL: defaults)
+ * names.  name: 1..63 printable non-space ASCII bytes, unique among the live
+ * nodes of the domain; NULL picks a unique one ("node-<pid>-<n>").
+ * Errors: RPC_EINVAL, RPC_EBADNODENAME, RPC_EEXIST (name taken by a live
+ * node), RPC_EFULL, RPC_ENOMEM, and every segment error: RPC_EOWNER,
+ * RPC_EACCES, RPC_ENOTREG, RPC_EBADMAGIC, RPC_EVERSION, RPC_ESIZE,
+ * RPC_ETRUNCATED, RPC_EUNINIT, RPC_ECORRUPT, RPC_ETIMEDOUT, RPC_ESYS.
+ * rpc_errdetail() then names the segment and what was wrong.
+ * Thread-safety: safe from any thread.
+ */
+int rpc_node_create(const rpc_config *cfg, const char *name, rpc_node **out);
+
+/*
+ * rpc_node_destroy - remove the node from its domain and free it.  If it was
+ * the last node of the last process, the segment is unlinked.  NULL is a
+ * no-op returning 0.  In a forked child it only frees memory (returns 0).
+ * Errors: RPC_ESYS when the segment could not be left cleanly (the node is
+ * freed anyway and the survivors reclaim its slot).
+ * Thread-safety: safe from any thread, but not concurrently with other
+ * calls on the same node.
+ */
+int rpc_node_destroy(rpc_node *node);
+
+/* rpc_node_name - the node's name; valid until destroy.  Thread-safe. */
+const char *rpc_node_name(const rpc_node *node);
+
+/* rpc_node_shm_name - the segment name of the node's domain.  Thread-safe. */
+const char *rpc_node_shm_name(const rpc_node *node);
+
+/*
+ * rpc_node_segment_id - the random 64-bit id the segment was given when it
+ * was (re)initialised.  Two nodes with the same id share one segment.
+ * Returns 0 for NULL.  Thread-safe.
+ */
+uint64_t rpc_node_segment_id(const rpc_node *node);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
