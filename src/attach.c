@@ -1,0 +1,252 @@
+/*
+ * attach.c - the process-wide list of attachments, the background sweeper,
+ * and what happens at fork().
+ *
+ * Invariants:
+ * - g_lock guards the list and every attachment's live_nodes/handles, and is
+ *   taken before any life-cycle lock (lock order: g_lock -> life-cycle ->
+ *   membership), so at fork() no thread of ours is inside the protocol.
+ * - The sweeper never blocks on g_lock or on the life-cycle lock (it only
+ *   tries them), so a thread holding g_lock may join it.
+ * - After fork() the child closes every inherited descriptor: OFD locks
+ *   belong to the open file description, which the child would otherwise
+ *   share, keeping the parent's nodes "alive" after the parent died.
+ */
+#include "attach.h"
+#include "registry.h"
+#include "platform/platform.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rpci_attach *g_list;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static atomic_uint g_name_counter;
+
+/* ---- fork ------------------------------------------------------------- */
+
+static void at_prepare(void) { pthread_mutex_lock(&g_lock); }
+static void at_parent(void) { pthread_mutex_unlock(&g_lock); }
+
+static void at_child(void)
+{
+    struct rpci_attach *a;
+    for (a = g_list; a != NULL; a = a->next) {
+        rpci_seg_close(&a->seg);
+        a->forked = 1;
+        a->sweeper_started = 0;   /* threads do not survive fork() */
+        /* The sweeper may have held these at the fork: start them afresh. */
+        pthread_mutex_init(&a->mu, NULL);
+        pthread_cond_init(&a->cond, NULL);
+    }
+    /* The child's handles keep these alive until destroyed; new nodes in
+     * the child attach afresh. */
+    g_list = NULL;
+    pthread_mutex_init(&g_lock, NULL);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(at_prepare, at_parent, at_child);
+}
+
+/* ---- sweeper ------------------------------------------------------------ */
+
+static void sweep_once(struct rpci_attach *a)
+{
+    /* Cheap racy pass first: one lock test per used slot, no lock taken. */
+    if (!rpci_reg_any_dead(&a->seg, a->owner_id))
+        return;
+    if (pthread_mutex_trylock(&g_lock) != 0)
+        return;   /* someone is mid-join/leave and will sweep or retry */
+    if (rpci_seg_trylock(&a->seg) == 0) {
+        rpci_reg_sweep(&a->seg, a->owner_id);
+        rpci_seg_unlock(&a->seg);
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+static void *sweeper_main(void *arg)
+{
+    struct rpci_attach *a = arg;
+    pthread_mutex_lock(&a->mu);
+    while (!a->sweeper_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += (long)RPCI_SWEEP_PERIOD_NS;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&a->cond, &a->mu, &ts) == ETIMEDOUT && !a->sweeper_stop) {
+            pthread_mutex_unlock(&a->mu);
+            sweep_once(a);
+            pthread_mutex_lock(&a->mu);
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+static int start_sweeper(struct rpci_attach *a)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&a->sweeper, NULL, sweeper_main, a) != 0)
+        return rpci_fail(RPC_ESYS, "segment %s: cannot start the sweeper thread", a->seg.name);
+    a->sweeper_started = 1;
+    return 0;
+}
+
+static void stop_sweeper(struct rpci_attach *a)
+{
+    if (!a->sweeper_started)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->sweeper_stop = 1;
+    pthread_cond_signal(&a->cond);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->sweeper, NULL);
+    a->sweeper_started = 0;
+}
+
+static void free_attach(struct rpci_attach *a)
+{
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cond);
+    free(a);
+}
+
+/* ---- attach / detach ------------------------------------------------------ */
+
+static struct rpci_attach *find(const char *shm_name)
+{
+    struct rpci_attach *a;
+    for (a = g_list; a != NULL; a = a->next)
+        if (strcmp(a->seg.name, shm_name) == 0)
+            return a;
+    return NULL;
+}
+
+static void unlist(struct rpci_attach *a)
+{
+    struct rpci_attach **pp;
+    for (pp = &g_list; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == a) {
+            *pp = a->next;
+            return;
+        }
+}
+
+/* Join the segment: returns a new attachment with the life-cycle lock held. */
+static int attach_new(const struct rpc_config *cfg, struct rpci_attach **out)
+{
+    struct rpci_attach *a = calloc(1, sizeof *a);
+    int rc;
+    if (a == NULL)
+        return rpci_fail(RPC_ENOMEM, "segment %s: out of memory", cfg->shm_name);
+    a->cfg = *cfg;
+    a->owner_id = rpcp_random64();
+    if ((rc = rpci_seg_join(cfg, &a->seg)) != 0) {
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int rpci_attach_add_node(const struct rpc_config *cfg, const char *name,
+                         struct rpci_attach **att, uint32_t *slot, uint64_t *incarnation)
+{
+    struct rpci_attach *a;
+    int rc, fresh = 0;
+    pthread_once(&g_once, register_atfork);
+    pthread_mutex_lock(&g_lock);
+    if ((a = find(cfg->shm_name)) != NULL) {
+        rc = rpci_seg_lock(&a->seg);
+    } else {
+        rc = attach_new(cfg, &a);
+        fresh = rc == 0;
+    }
+    if (rc != 0)
+        goto out;
+    /* Reclaim the dead first, so their names and slots are free again. */
+    rpci_reg_sweep(&a->seg, a->owner_id);
+    rc = rpci_reg_add(&a->seg, a->owner_id, name, incarnation);
+    if (rc < 0) {
+        if (fresh) {
+            rpci_seg_leave(&a->seg);
+            free(a);
+        } else {
+            rpci_seg_unlock(&a->seg);
+        }
+        goto out;
+    }
+    rpci_seg_unlock(&a->seg);
+    *slot = (uint32_t)rc;
+    rc = 0;
+    a->live_nodes++;
+    a->handles++;
+    if (fresh) {
+        a->next = g_list;
+        g_list = a;
+        if (start_sweeper(a) != 0)
+            a->sweeper_started = 0;   /* no periodic sweep; joins still sweep */
+    }
+    *att = a;
+out:
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+int rpci_attach_remove_node(struct rpci_attach *a, uint32_t slot)
+{
+    int rc = 0;
+    pthread_mutex_lock(&g_lock);
+    if (a->forked) {
+        /* Only memory to free: the segment is the parent's business. */
+        if (--a->handles == 0)
+            free_attach(a);
+        pthread_mutex_unlock(&g_lock);
+        return 0;
+    }
+    if (rpci_seg_lock(&a->seg) != 0) {
+        /* Stuck holder: drop the node lock so the survivors' sweep reclaims
+         * the slot as if we had died. */
+        (void)rpcp_lock_try(a->seg.fd, RPC_LOCK_NODE0 + slot, RPCP_UNLOCK);
+        rc = RPC_ETIMEDOUT;
+    } else {
+        rpci_reg_remove(&a->seg, slot);
+    }
+    a->live_nodes--;
+    a->handles--;
+    if (a->live_nodes == 0) {
+        unlist(a);
+        stop_sweeper(a);
+        if (rc == 0)
+            rpci_seg_leave(&a->seg);   /* unlinks if we were the last */
+        else
+            rpci_seg_close(&a->seg);
+        free_attach(a);
+    } else if (rc == 0) {
+        rpci_seg_unlock(&a->seg);
+    }
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+void rpci_attach_auto_name(char out[RPC_NODE_NAME_MAX + 1])
+{
+    unsigned n = atomic_fetch_add_explicit(&g_name_counter, 1, memory_order_relaxed);
+    snprintf(out, RPC_NODE_NAME_MAX + 1, "node-%ld-%u", (long)getpid(), n);
+}

@@ -1,0 +1,42 @@
+/*
+ * attach.h - a process's attachment to a domain, shared by all its nodes in
+ * that domain: one descriptor, one mapping, one membership, one sweeper.
+ */
+#ifndef RPC_ATTACH_H
+#define RPC_ATTACH_H
+
+#include <pthread.h>
+
+#include "segment.h"
+
+struct rpci_attach {
+    struct rpci_seg seg;
+    struct rpc_config cfg;
+    uint64_t owner_id;        /* random; marks our slots in the node table */
+    unsigned live_nodes;      /* our registered nodes */
+    unsigned handles;         /* rpc_node handles pointing here */
+    int forked;               /* inherited through fork(): seg is closed */
+    pthread_t sweeper;
+    int sweeper_started;
+    int sweeper_stop;         /* guarded by mu */
+    pthread_mutex_t mu;       /* guards sweeper_stop, with cond */
+    pthread_cond_t cond;
+    struct rpci_attach *next;
+};
+
+/* Register a node named name in the domain cfg describes, attaching the
+ * process first if needed.  On success *att and *slot identify it. */
+int rpci_attach_add_node(const struct rpc_config *cfg, const char *name,
+                         struct rpci_attach **att, uint32_t *slot, uint64_t *incarnation);
+
+/* Remove the node; detach (and possibly unlink) after the last one.  In a
+ * forked child this only drops the handle. */
+int rpci_attach_remove_node(struct rpci_attach *att, uint32_t slot);
+
+/* A unique node name for this process: "node-<pid>-<n>". */
+void rpci_attach_auto_name(char out[RPC_NODE_NAME_MAX + 1]);
+
+/* Sweep period of the background thread. */
+#define RPCI_SWEEP_PERIOD_NS (100ull * 1000000ull)
+
+#endif

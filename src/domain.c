@@ -1,0 +1,215 @@
+/*
+ * domain.c - the static tools: status, active-node count, node list and
+ * orphan clean-up, done from outside the domain.
+ *
+ * Invariant: nothing here takes the membership lock or keeps a descriptor
+ * open past the call, so looking never keeps a segment alive.  Only clean-up
+ * takes the life-cycle lock, to exclude joiners while it decides.
+ */
+#include "registry.h"
+#include "platform/platform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Probe and, if the contents are valid, map read-only.  Returns 0 with *s
+ * mapped, or the reason it cannot be read (RPC_ENOENT, a format error...). */
+static int open_view(const rpc_config *config, struct rpc_config *cfg, struct rpci_seg *s)
+{
+    struct rpci_seg_probe p;
+    int fd, rc;
+    rpci_clear_detail();
+    if ((rc = rpci_config_resolve(config, cfg)) != 0)
+        return rc;
+    if ((rc = rpci_seg_probe(cfg, &fd, &p)) != 0)
+        return rc;
+    if (p.status != 0) {
+        close(fd);
+        return p.status;
+    }
+    return rpci_seg_map_ro(cfg, fd, &p, s);
+}
+
+int rpc_domain_active_nodes(const rpc_config *config)
+{
+    struct rpc_config cfg;
+    struct rpci_seg s;
+    int rc, count = 0;
+    uint32_t i;
+    if ((rc = open_view(config, &cfg, &s)) != 0)
+        return rc;
+    for (i = 0; i < s.max_nodes; i++)
+        if (atomic_load_explicit(&rpci_seg_node(&s, i)->state, memory_order_acquire) !=
+                RPCL_NODE_FREE &&
+            rpci_reg_alive(&s, i) == 1)
+            count++;
+    rpci_seg_close(&s);
+    return count;
+}
+
+int rpc_domain_list_nodes(const rpc_config *config, rpc_node_info *out, unsigned cap)
+{
+    struct rpc_config cfg;
+    struct rpci_seg s;
+    unsigned n = 0;
+    uint32_t i;
+    int rc;
+    if (out == NULL && cap > 0)
+        return rpci_fail(RPC_EINVAL, "rpc_domain_list_nodes: out is NULL but cap is %u", cap);
+    if ((rc = open_view(config, &cfg, &s)) != 0)
+        return rc;
+    for (i = 0; i < s.max_nodes; i++) {
+        const struct rpcl_node *src = rpci_seg_node(&s, i);
+        /* Acquire: pairs with the release that published the slot. */
+        if (atomic_load_explicit(&src->state, memory_order_acquire) == RPCL_NODE_FREE)
+            continue;
+        if (n < cap) {
+            rpc_node_info *d = &out[n];
+            memset(d, 0, sizeof *d);
+            rpci_reg_copy_name(src, d->name);
+            d->pid = (int32_t)src->pid;
+            d->slot = i;
+            d->alive = rpci_reg_alive(&s, i) == 1;
+            d->owner_id = src->owner_id;
+            d->joined_unix_ns = src->joined_unix_ns;
+        }
+        n++;
+    }
+    rpci_seg_close(&s);
+    return (int)n;
+}
+
+static void fill_counts(const struct rpci_seg *s, rpc_domain_info *info)
+{
+    uint64_t owners[RPC_MAX_NODES_LIMIT];
+    unsigned nowners = 0, j;
+    uint32_t i;
+    for (i = 0; i < s->max_nodes; i++) {
+        const struct rpcl_node *n = rpci_seg_node(s, i);
+        if (atomic_load_explicit(&n->state, memory_order_acquire) == RPCL_NODE_FREE)
+            continue;
+        info->registered_nodes++;
+        if (rpci_reg_alive(s, i) != 1)
+            continue;
+        info->live_nodes++;
+        for (j = 0; j < nowners && owners[j] != n->owner_id; j++)
+            ;
+        if (j == nowners)
+            owners[nowners++] = n->owner_id;
+    }
+    info->live_processes = nowners;
+}
+
+int rpc_domain_stat(const rpc_config *config, rpc_domain_info *info)
+{
+    struct rpc_config cfg;
+    struct rpci_seg_probe p;
+    struct rpci_seg s;
+    int fd, rc;
+    rpci_clear_detail();
+    if (info == NULL)
+        return rpci_fail(RPC_EINVAL, "rpc_domain_stat: info is NULL");
+    memset(info, 0, sizeof *info);
+    if ((rc = rpci_config_resolve(config, &cfg)) != 0)
+        return rc;
+    rc = rpci_seg_probe(&cfg, &fd, &p);
+    if (rc == RPC_ENOENT)
+        return 0;
+    if (rc != 0)
+        return rc;
+    info->exists = 1;
+    info->size = (uint64_t)p.st.st_size;
+    info->mode = (unsigned)p.st.st_mode & 0777;
+    info->uid = p.st.st_uid;
+    info->gid = p.st.st_gid;
+    info->status = p.status;
+    info->valid = p.status == 0;
+    info->attached = p.attached;
+    info->orphaned = !p.attached;
+    if (p.status != 0 && p.status != RPC_EOWNER) {
+        close(fd);
+        return 0;
+    }
+    info->layout_version = p.hdr.layout_version;
+    info->segment_id = p.hdr.segment_id;
+    info->max_nodes = p.hdr.max_nodes;
+    info->created_unix_ns = p.hdr.created_unix_ns;
+    if (rpci_seg_map_ro(&cfg, fd, &p, &s) == 0) {
+        fill_counts(&s, info);
+        rpci_seg_close(&s);
+    }
+    return 0;
+}
+
+/* ---- clean-up ------------------------------------------------------------- */
+
+static int forced_unlink(const struct rpc_config *cfg)
+{
+    if (shm_unlink(cfg->shm_name) == 0)
+        return 0;
+    if (errno == ENOENT)
+        return rpci_fail(RPC_ENOENT, "segment %s does not exist", cfg->shm_name);
+    return rpci_fail(errno == EACCES || errno == EPERM ? RPC_EACCES : RPC_ESYS,
+                     "segment %s: shm_unlink: %s", cfg->shm_name, strerror(errno));
+}
+
+/* Decide under the life-cycle lock, so no joiner can slip in between the
+ * "nobody attached" test and the unlink. */
+static int cleanup_locked(const struct rpc_config *cfg, struct rpci_seg *s)
+{
+    struct rpci_seg_probe p;
+    int fd, rc, held;
+    struct stat st;
+    if (fstat(s->fd, &st) != 0 || st.st_nlink == 0)
+        return rpci_fail(RPC_ENOENT, "segment %s was removed meanwhile", cfg->shm_name);
+    held = rpcp_lock_held_by_other(s->fd, RPC_LOCK_MEMBERSHIP);
+    if (held != 0)
+        return held > 0 ? rpci_fail(RPC_EBUSY, "segment %s: live processes are attached",
+                                    cfg->shm_name)
+                        : rpci_fail(RPC_ESYS, "segment %s: lock test failed", cfg->shm_name);
+    /* Refuse what is not ours to judge: only librpc segments (finished or
+     * half-made) are removed without force. */
+    if ((rc = rpci_seg_probe(cfg, &fd, &p)) != 0)
+        return rc;
+    close(fd);
+    if (p.status == RPC_EBADMAGIC)
+        return rpci_fail(RPC_EBADMAGIC, "segment %s: not a librpc segment; "
+                         "remove it with force only if you know what it is", cfg->shm_name);
+    return forced_unlink(cfg);
+}
+
+int rpc_domain_cleanup(const rpc_config *config, unsigned flags)
+{
+    struct rpc_config cfg;
+    struct rpci_seg s;
+    struct stat st;
+    int rc;
+    rpci_clear_detail();
+    if (flags & ~RPC_CLEANUP_FORCE)
+        return rpci_fail(RPC_EINVAL, "rpc_domain_cleanup: unknown flags 0x%x", flags);
+    if ((rc = rpci_config_resolve(config, &cfg)) != 0)
+        return rc;
+    if (flags & RPC_CLEANUP_FORCE)
+        return forced_unlink(&cfg);
+    memset(&s, 0, sizeof s);
+    strcpy(s.name, cfg.shm_name);
+    s.fd = shm_open(cfg.shm_name, O_RDWR | O_NONBLOCK, 0);
+    if (s.fd < 0)
+        return errno == ENOENT ? rpci_fail(RPC_ENOENT, "segment %s does not exist", cfg.shm_name)
+               : errno == EACCES ? rpci_fail(RPC_EACCES, "segment %s: permission denied",
+                                             cfg.shm_name)
+                                 : rpci_fail(RPC_ESYS, "segment %s: shm_open: %s", cfg.shm_name,
+                                             strerror(errno));
+    if (fstat(s.fd, &st) != 0 || !S_ISREG(st.st_mode))
+        rc = rpci_fail(RPC_ENOTREG, "segment %s: not a regular shared-memory file", cfg.shm_name);
+    else if (st.st_uid != geteuid() && !cfg.allow_foreign_owner)
+        rc = rpci_fail(RPC_EOWNER, "segment %s: owned by uid %u, not by us (uid %u)",
+                       cfg.shm_name, (unsigned)st.st_uid, (unsigned)geteuid());
+    else if ((rc = rpci_seg_lock(&s)) == 0)
+        rc = cleanup_locked(&cfg, &s);
+    rpci_seg_close(&s);   /* drops the life-cycle lock */
+    return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * platform.h - the few things librpc needs from the operating system that
+ * POSIX does not spell the same way everywhere: byte-range locks that belong
+ * to an open file description, randomness and clocks.
+ *
+ * Lock semantics the rest of the library relies on:
+ * - a lock belongs to the open file description, not to the thread or
+ *   process, so several nodes of one process share the process's locks and a
+ *   second descriptor opened by a tool never disturbs them;
+ * - the kernel drops every lock when the last descriptor of the description
+ *   is closed, including when the process dies by SIGKILL.
+ * Linux provides this with F_OFD_* locks.  Classic fcntl() locks would also
+ * do on other systems if the library keeps one descriptor per segment per
+ * process; that port is not written yet.
+ */
+#ifndef RPC_PLATFORM_H
+#define RPC_PLATFORM_H
+
+#include <stdint.h>
+
+enum rpcp_lock_type { RPCP_UNLOCK = 0, RPCP_SHARED = 1, RPCP_EXCLUSIVE = 2 };
+
+/* Take/release a one-byte lock without waiting.
+ * Returns 0, -EAGAIN when another description holds a conflicting lock, or
+ * another -errno. */
+int rpcp_lock_try(int fd, unsigned byte, enum rpcp_lock_type type);
+
+/* Take a one-byte lock, waiting in the kernel.  Returns 0 or -errno. */
+int rpcp_lock_wait(int fd, unsigned byte, enum rpcp_lock_type type);
+
+/* Would an exclusive lock on byte conflict with another description's lock?
+ * Returns 1 (held by someone else), 0 (free, or held only by fd's own
+ * description) or -errno.  Needs no write access to the file. */
+int rpcp_lock_held_by_other(int fd, unsigned byte);
+
+/* Zero bytes [0, size) of the file and give their memory back, keeping the
+ * size, so that other mappings stay valid.  Returns 0 or -errno
+ * (-EOPNOTSUPP where the file system cannot punch holes). */
+int rpcp_zero_file(int fd, uint64_t size);
+
+/* 64 random bits from the kernel; never 0. */
+uint64_t rpcp_random64(void);
+
+int64_t rpcp_now_unix_ns(void);
+uint64_t rpcp_mono_ns(void);
+void rpcp_sleep_ns(uint64_t ns);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * posix.c - platform layer for Linux (and POSIX systems with OFD locks).
+ * See platform.h for the semantics promised to the rest of the library.
+ */
+#include "platform/platform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef F_OFD_SETLK
+#error "librpc needs open-file-description locks (F_OFD_SETLK); port src/platform for this system"
+#endif
+
+static int lock_cmd(int fd, int cmd, unsigned byte, enum rpcp_lock_type type)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);   /* OFD locks require l_pid == 0 */
+    fl.l_type = type == RPCP_EXCLUSIVE ? F_WRLCK : type == RPCP_SHARED ? F_RDLCK : F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)byte;
+    fl.l_len = 1;
+    for (;;) {
+        if (fcntl(fd, cmd, &fl) == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;   /* a signal must not look like a conflict */
+        if (errno == EACCES)
+            return -EAGAIN;   /* POSIX allows either errno for a conflict */
+        return -errno;
+    }
+}
+
+int rpcp_lock_try(int fd, unsigned byte, enum rpcp_lock_type type)
+{
+    return lock_cmd(fd, F_OFD_SETLK, byte, type);
+}
+
+int rpcp_lock_wait(int fd, unsigned byte, enum rpcp_lock_type type)
+{
+    return lock_cmd(fd, F_OFD_SETLKW, byte, type);
+}
+
+int rpcp_lock_held_by_other(int fd, unsigned byte)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)byte;
+    fl.l_len = 1;
+    if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+        return -errno;
+    return fl.l_type != F_UNLCK;
+}
+
+int rpcp_zero_file(int fd, uint64_t size)
+{
+#ifdef FALLOC_FL_PUNCH_HOLE
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size) == 0)
+        return 0;
+    return -errno;
+#else
+    (void)fd;
+    (void)size;
+    return -EOPNOTSUPP;
+#endif
+}
+
+uint64_t rpcp_random64(void)
+{
+    uint64_t v = 0;
+    for (;;) {
+        ssize_t n = getrandom(&v, sizeof v, 0);
+        if (n == (ssize_t)sizeof v && v != 0)
+            return v;
+        if (n < 0 && errno != EINTR) {
+            /* No entropy source: fall back to clocks and pid, still unique
+             * enough to tell attachments and segment generations apart. */
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            v ^= (uint64_t)ts.tv_nsec * UINT64_C(0x9E3779B97F4A7C15);
+            v ^= ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_sec;
+            if (v != 0)
+                return v;
+        }
+    }
+}
+
+int64_t rpcp_now_unix_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint64_t rpcp_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void rpcp_sleep_ns(uint64_t ns)
+{
+    struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}

@@ -1,0 +1,135 @@
+/*
+ * registry.c - the node table: who is in the domain, and who died.
+ *
+ * Invariants (with layout.h):
+ * - A slot turns ALIVE only after its node lock (byte 2 + slot) is held by
+ *   the owning process, and turns FREE only under the life-cycle lock, so a
+ *   sweeper holding the life-cycle lock sees each ALIVE slot either locked
+ *   (alive) or unlocked (its process is gone).
+ * - num_nodes equals the number of non-FREE slots whenever the life-cycle
+ *   lock is free.
+ * - Names of ALIVE slots are unique; the check runs under the life-cycle
+ *   lock after a sweep, so a dead node's name can be taken again at once.
+ */
+#include "registry.h"
+#include "platform/platform.h"
+
+#include <string.h>
+#include <unistd.h>
+
+void rpci_reg_copy_name(const struct rpcl_node *n, char out[RPC_NODE_NAME_MAX + 1])
+{
+    memcpy(out, n->name, RPC_NODE_NAME_MAX);
+    out[RPC_NODE_NAME_MAX] = '\0';
+}
+
+static int slot_used(const struct rpci_seg *s, uint32_t i)
+{
+    return atomic_load_explicit(&rpci_seg_node(s, i)->state, memory_order_acquire) !=
+           RPCL_NODE_FREE;
+}
+
+static void bump_generation(struct rpci_seg *s)
+{
+    /* Release: readers that acquire the generation see the table change. */
+    atomic_fetch_add_explicit(&rpci_seg_header(s)->generation, 1, memory_order_release);
+}
+
+int rpci_reg_add(struct rpci_seg *s, uint64_t owner_id, const char *name, uint64_t *incarnation)
+{
+    struct rpcl_header *h = rpci_seg_header(s);
+    int free_slot = -1;
+    uint32_t i;
+    for (i = 0; i < s->max_nodes; i++) {
+        char other[RPC_NODE_NAME_MAX + 1];
+        if (!slot_used(s, i)) {
+            if (free_slot < 0)
+                free_slot = (int)i;
+            continue;
+        }
+        rpci_reg_copy_name(rpci_seg_node(s, i), other);
+        if (strcmp(other, name) == 0)
+            return rpci_fail(RPC_EEXIST, "segment %s: node \"%s\" already exists (slot %u)",
+                             s->name, name, i);
+    }
+    if (free_slot < 0)
+        return rpci_fail(RPC_EFULL, "segment %s: all %u node slots are in use", s->name,
+                         s->max_nodes);
+    i = (uint32_t)free_slot;
+    /* The lock first: once the slot reads ALIVE it must already be held. */
+    if (rpcp_lock_try(s->fd, RPC_LOCK_NODE0 + i, RPCP_EXCLUSIVE) != 0)
+        return rpci_fail(RPC_ECORRUPT, "segment %s: free slot %u is locked by another process",
+                         s->name, i);
+    {
+        struct rpcl_node *n = rpci_seg_node(s, i);
+        memset(n->name, 0, sizeof n->name);
+        strcpy(n->name, name);
+        n->pid = (uint32_t)getpid();
+        n->owner_id = owner_id;
+        n->incarnation = atomic_fetch_add_explicit(&h->next_incarnation, 1,
+                                                   memory_order_relaxed) + 1;
+        n->joined_unix_ns = rpcp_now_unix_ns();
+        *incarnation = n->incarnation;
+        /* Release: a reader that acquires ALIVE sees the fields above. */
+        atomic_store_explicit(&n->state, RPCL_NODE_ALIVE, memory_order_release);
+    }
+    atomic_fetch_add_explicit(&h->num_nodes, 1, memory_order_relaxed);
+    bump_generation(s);
+    return (int)i;
+}
+
+static void free_slot(struct rpci_seg *s, uint32_t slot)
+{
+    struct rpcl_node *n = rpci_seg_node(s, slot);
+    atomic_store_explicit(&n->state, RPCL_NODE_FREE, memory_order_release);
+    n->owner_id = 0;
+    n->pid = 0;
+    /* Never below zero, whatever a corrupt segment says. */
+    uint32_t cur = atomic_load_explicit(&rpci_seg_header(s)->num_nodes, memory_order_relaxed);
+    if (cur > 0)
+        atomic_store_explicit(&rpci_seg_header(s)->num_nodes, cur - 1, memory_order_relaxed);
+    bump_generation(s);
+}
+
+void rpci_reg_remove(struct rpci_seg *s, uint32_t slot)
+{
+    if (slot >= s->max_nodes)
+        return;
+    free_slot(s, slot);
+    (void)rpcp_lock_try(s->fd, RPC_LOCK_NODE0 + slot, RPCP_UNLOCK);
+}
+
+int rpci_reg_alive(const struct rpci_seg *s, uint32_t slot)
+{
+    return rpcp_lock_held_by_other(s->fd, RPC_LOCK_NODE0 + slot);
+}
+
+/* A slot not ours whose lock nobody holds: its process is gone. */
+static int is_dead(const struct rpci_seg *s, uint32_t i, uint64_t owner_id)
+{
+    if (!slot_used(s, i) || rpci_seg_node(s, i)->owner_id == owner_id)
+        return 0;
+    return rpci_reg_alive(s, i) == 0;
+}
+
+int rpci_reg_any_dead(const struct rpci_seg *s, uint64_t owner_id)
+{
+    uint32_t i;
+    for (i = 0; i < s->max_nodes; i++)
+        if (is_dead(s, i, owner_id))
+            return 1;
+    return 0;
+}
+
+int rpci_reg_sweep(struct rpci_seg *s, uint64_t owner_id)
+{
+    int reclaimed = 0;
+    uint32_t i;
+    for (i = 0; i < s->max_nodes; i++) {
+        if (is_dead(s, i, owner_id)) {
+            free_slot(s, i);
+            reclaimed++;
+        }
+    }
+    return reclaimed;
+}

@@ -1,0 +1,81 @@
+/*
+ * segment.h - one process's view of a domain's shared-memory segment: open,
+ * validate, initialise, join, leave, and the byte-range locks on its file.
+ */
+#ifndef RPC_SEGMENT_H
+#define RPC_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+#include "layout.h"
+
+struct rpci_seg {
+    char name[RPC_SHM_NAME_MAX + 1];
+    int fd;
+    unsigned char *base;          /* mapping of the whole file */
+    size_t size;                  /* bytes mapped == header.segment_size */
+    /* Geometry copied from the validated header: never re-read, so a later
+     * corruption of the header cannot move our accesses out of bounds. */
+    uint32_t max_nodes;
+    uint64_t node_table_off;
+    uint64_t heap_off;
+    uint64_t heap_size;
+    uint64_t segment_id;
+};
+
+/* The result of looking at a segment without joining it. */
+struct rpci_seg_probe {
+    struct stat st;
+    struct rpcl_header hdr;       /* copy; meaningful when status == 0 */
+    int status;                   /* 0 valid, else the RPC_E* code */
+    int attached;                 /* membership held by someone */
+};
+
+static inline struct rpcl_header *rpci_seg_header(const struct rpci_seg *s)
+{
+    return (struct rpcl_header *)s->base;
+}
+
+static inline struct rpcl_node *rpci_seg_node(const struct rpci_seg *s, uint32_t i)
+{
+    return (struct rpcl_node *)(s->base + s->node_table_off + (size_t)i * RPC_NODE_SLOT_SIZE);
+}
+
+/* Join the domain cfg names: create, repair or validate its segment and take
+ * the membership lock.  Returns 0 with the life-cycle lock HELD (the caller
+ * registers its first node, then calls rpci_seg_unlock), or an RPC_E* code
+ * with nothing held and *s closed. */
+int rpci_seg_join(const struct rpc_config *cfg, struct rpci_seg *s);
+
+/* Life-cycle lock with the library's deadline; 0 or RPC_ETIMEDOUT/RPC_ESYS. */
+int rpci_seg_lock(struct rpci_seg *s);
+/* Non-blocking variant: 0, or RPC_EBUSY when another process holds it. */
+int rpci_seg_trylock(struct rpci_seg *s);
+void rpci_seg_unlock(struct rpci_seg *s);
+
+/* Leave (life-cycle lock held, this process's last node already removed):
+ * drop membership; if nobody else is attached, unlink the segment.  Always
+ * releases everything and closes *s.  Returns 1 if it unlinked, else 0. */
+int rpci_seg_leave(struct rpci_seg *s);
+
+/* Unmap and close without any protocol (forked child, read-only views). */
+void rpci_seg_close(struct rpci_seg *s);
+
+/* Open an existing segment read-only and describe it; no locks are taken.
+ * On success (0) *fd_out is the open descriptor (caller closes) and *p is
+ * filled; p->status tells whether the contents are usable.  Errors:
+ * RPC_ENOENT, RPC_EACCES, RPC_ENOTREG, RPC_ESYS. */
+int rpci_seg_probe(const struct rpc_config *cfg, int *fd_out, struct rpci_seg_probe *p);
+
+/* Map a probed, valid segment read-only into *s (fd is taken over). */
+int rpci_seg_map_ro(const struct rpc_config *cfg, int fd, const struct rpci_seg_probe *p,
+                    struct rpci_seg *s);
+
+/* Deadline for the life-cycle lock: it is only ever held for microseconds,
+ * so waiting this long means the holder is stopped or stuck. */
+#define RPCI_LOCK_TIMEOUT_NS (10ull * 1000000000ull)
+
+#endif
