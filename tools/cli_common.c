@@ -1,0 +1,337 @@
+/*
+ * cli_common.c - the helpers rpcctl and test_shm_cleanup share: exit-code
+ * mapping, one-line error messages with advice, and formatting.
+ *
+ * Every error a tool prints is one line on stderr of the form
+ * "prog: what happened (library detail): what to do", so that a person
+ * reading a cron mail or a script reading stderr gets the whole story.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "cli_common.h"
+
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_exit_code(int err)
+{
+    switch (err) {
+    case RPC_OK:
+        return CLI_EXIT_OK;
+    case RPC_ENOENT:
+        return CLI_EXIT_NOENT;
+    case RPC_EBADNAME:
+        return CLI_EXIT_USAGE;
+    case RPC_EBUSY:
+        return CLI_EXIT_BUSY;
+    case RPC_EBADMAGIC:
+    case RPC_EVERSION:
+    case RPC_ESIZE:
+    case RPC_ETRUNCATED:
+    case RPC_EUNINIT:
+    case RPC_ECORRUPT:
+    case RPC_EOWNER:
+    case RPC_EACCES:
+    case RPC_ENOTREG:
+        return CLI_EXIT_BADSEG;
+    default:
+        return CLI_EXIT_OTHER;
+    }
+}
+
+const char *cli_errname(int err)
+{
+    static const char *const names[] = {
+        "RPC_OK", "RPC_EINVAL", "RPC_ENOMEM", "RPC_ESYS", "RPC_EBADNAME",
+        "RPC_EBADSIZE", "RPC_EBADMODE", "RPC_EBADNODENAME", "RPC_ENOENT",
+        "RPC_EEXIST", "RPC_EFULL", "RPC_EBUSY", "RPC_EBADMAGIC", "RPC_EVERSION",
+        "RPC_ESIZE", "RPC_ETRUNCATED", "RPC_EUNINIT", "RPC_ECORRUPT",
+        "RPC_EOWNER", "RPC_EACCES", "RPC_ENOTREG", "RPC_ETIMEDOUT",
+        "RPC_EFORKED", "RPC_EAGAIN", "RPC_EMSGSIZE", "RPC_EBADTOPIC",
+        "RPC_ENOSPC", "RPC_ENOTSUB", "RPC_EMODE", "RPC_ECLOSED", "RPC_ELIMIT",
+    };
+    unsigned idx = err <= 0 ? (unsigned)-err : ~0u;
+    return idx < sizeof names / sizeof names[0] ? names[idx] : "RPC_EUNKNOWN";
+}
+
+void cli_error(const cli_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", ctx->prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/*
+ * " (detail)" with control characters replaced, or "" when there is no
+ * detail: the message must stay one line whatever the library said.
+ */
+static const char *paren_detail(const char *detail, char *buf, size_t len)
+{
+    size_t i, n;
+    if (!detail || !*detail || len < 8)
+        return "";
+    buf[0] = ' ';
+    buf[1] = '(';
+    for (i = 0, n = 2; detail[i] && n + 2 < len; i++, n++) {
+        unsigned char c = (unsigned char)detail[i];
+        buf[n] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    buf[n++] = ')';
+    buf[n] = '\0';
+    return buf;
+}
+
+int cli_config(const cli_ctx *ctx, const char *name, rpc_config **out)
+{
+    rpc_config *cfg = NULL;
+    int err = rpc_config_create(&cfg);
+
+    *out = NULL;
+    if (err == RPC_EBADNAME) {
+        const char *env = getenv(RPC_ENV_SHM_NAME);
+        cli_error(ctx, "invalid segment name '%s' in $%s: %s: unset it or set it to a name such as /librpc_test",
+                  env ? env : "", RPC_ENV_SHM_NAME, rpc_strerror(err));
+        return CLI_EXIT_USAGE;
+    }
+    if (err < 0) {
+        cli_error(ctx, "cannot create a configuration: %s", rpc_strerror(err));
+        return cli_exit_code(err);
+    }
+    if (name) {
+        err = rpc_config_set_shm_name(cfg, name);
+        if (err < 0) {
+            cli_error(ctx, "invalid segment name '%s': %s: give a name such as /librpc_test, not a path",
+                      name, rpc_strerror(err));
+            rpc_config_destroy(cfg);
+            return err == RPC_EBADNAME ? CLI_EXIT_USAGE : cli_exit_code(err);
+        }
+    }
+    *out = cfg;
+    return CLI_EXIT_OK;
+}
+
+/* RPC_EOWNER: name the owner, which rpc_domain_stat() can still tell. */
+static void report_owner(const cli_ctx *ctx, const rpc_config *cfg, const char *det)
+{
+    const char *shm = rpc_config_shm_name(cfg);
+    rpc_domain_info info;
+    char user[64];
+
+    if (rpc_domain_stat(cfg, &info) == 0 && info.exists) {
+        cli_error(ctx, "segment %s is owned by uid %u (%s), not you (uid %u)%s: run as that user or choose another name %s",
+                  shm, (unsigned)info.uid, cli_user_name(info.uid, user, sizeof user),
+                  (unsigned)geteuid(), det, ctx->rename_hint);
+        return;
+    }
+    cli_error(ctx, "segment %s is owned by another user%s: run as its owner or choose another name %s",
+              shm, det, ctx->rename_hint);
+}
+
+int cli_report(const cli_ctx *ctx, const rpc_config *cfg, int err, const char *detail)
+{
+    const char *shm = rpc_config_shm_name(cfg);
+    char buf[600];
+    const char *det = paren_detail(detail, buf, sizeof buf);
+
+    switch (err) {
+    case RPC_ENOENT:
+        cli_error(ctx, "shared memory: does not exist (segment %s)%s: no node runs in this domain; check the name or choose it %s",
+                  shm, det, ctx->rename_hint);
+        break;
+    case RPC_EBUSY:
+        cli_error(ctx, "segment %s is in use by live processes%s: stop them first, or use '%s' only if you know they are stuck (it splits the domain)",
+                  shm, det, ctx->force_cmd);
+        break;
+    case RPC_EOWNER:
+        report_owner(ctx, cfg, det);
+        break;
+    case RPC_EACCES:
+        cli_error(ctx, "permission denied on segment %s%s: run as its owner (or root), or choose another name %s",
+                  shm, det, ctx->rename_hint);
+        break;
+    case RPC_ENOTREG:
+        cli_error(ctx, "%s is not a regular shared-memory file%s: look at it in /dev/shm and remove it by hand, or choose another name %s",
+                  shm, det, ctx->rename_hint);
+        break;
+    case RPC_EBADMAGIC:
+        cli_error(ctx, "segment %s is not a librpc segment%s: choose another name %s, or remove it with '%s' if you are sure nothing uses it",
+                  shm, det, ctx->rename_hint, ctx->force_cmd);
+        break;
+    case RPC_EVERSION:
+        cli_error(ctx, "segment %s was made by an incompatible librpc layout version%s: stop the programs built with the other version, then run '%s'",
+                  shm, det, ctx->cleanup_cmd);
+        break;
+    case RPC_ESIZE:
+    case RPC_ETRUNCATED:
+    case RPC_ECORRUPT:
+    case RPC_EUNINIT:
+        cli_error(ctx, "segment %s is damaged: %s%s: stop the processes using it, then run '%s' ('%s' if it refuses)",
+                  shm, rpc_strerror(err), det, ctx->cleanup_cmd, ctx->force_cmd);
+        break;
+    case RPC_ETIMEDOUT:
+        cli_error(ctx, "timed out waiting for the life-cycle lock of segment %s%s: a process may be stuck inside librpc; retry later",
+                  shm, det);
+        break;
+    case RPC_EBADNAME:
+        cli_error(ctx, "invalid segment name '%s': %s: give a name such as /librpc_test, not a path",
+                  shm, rpc_strerror(err));
+        break;
+    default:
+        cli_error(ctx, "segment %s: %s%s: see the detail, then retry",
+                  shm, rpc_strerror(err), det);
+        break;
+    }
+    return cli_exit_code(err);
+}
+
+const char *cli_user_name(uid_t uid, char *buf, size_t len)
+{
+    struct passwd pw, *res = NULL;
+    char tmp[4096];
+
+    if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res && res->pw_name)
+        snprintf(buf, len, "%s", res->pw_name);
+    else
+        snprintf(buf, len, "?");
+    return buf;
+}
+
+const char *cli_format_size(uint64_t bytes, char *buf, size_t len)
+{
+    static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)bytes;
+    unsigned u = 0;
+
+    if (bytes < 1024) {
+        snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
+        return buf;
+    }
+    v /= 1024.0;
+    while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, len, "%llu bytes (%.1f %s)", (unsigned long long)bytes, v, units[u]);
+    return buf;
+}
+
+const char *cli_format_time(int64_t unix_ns, char *buf, size_t len)
+{
+    time_t secs = (time_t)(unix_ns / 1000000000);
+    int ms = (int)((unix_ns % 1000000000) / 1000000);
+    struct tm tm;
+
+    if (unix_ns <= 0 || !gmtime_r(&secs, &tm)) {
+        snprintf(buf, len, "-");
+        return buf;
+    }
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    return buf;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 if the bytes are not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n, i;
+    unsigned cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        n = 2;
+        cp = s[0] & 0x1Fu;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        n = 3;
+        cp = s[0] & 0x0Fu;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        n = 4;
+        cp = s[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    /* Reject overlong forms, surrogates and values past U+10FFFF. */
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+        return 0;
+    return n;
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+    fputc('"', f);
+    while (*p) {
+        size_t n;
+        switch (*p) {
+        case '"':  fputs("\\\"", f); p++; continue;
+        case '\\': fputs("\\\\", f); p++; continue;
+        case '\b': fputs("\\b", f); p++; continue;
+        case '\f': fputs("\\f", f); p++; continue;
+        case '\n': fputs("\\n", f); p++; continue;
+        case '\r': fputs("\\r", f); p++; continue;
+        case '\t': fputs("\\t", f); p++; continue;
+        default: break;
+        }
+        if (*p < 0x20 || *p == 0x7f) {
+            fprintf(f, "\\u%04x", *p);
+            p++;
+            continue;
+        }
+        n = utf8_len(p);
+        if (n == 0) {
+            fputs("\\ufffd", f); /* not UTF-8: keep the output valid JSON */
+            p++;
+            continue;
+        }
+        fwrite(p, 1, n, f);
+        p += n;
+    }
+    fputc('"', f);
+}
+
+int cli_list_nodes(const rpc_config *cfg, rpc_node_info **out, unsigned *count)
+{
+    unsigned cap = RPC_DEFAULT_MAX_NODES;
+    rpc_node_info *buf = NULL;
+    int tries;
+
+    *out = NULL;
+    *count = 0;
+    /* The table can grow between calls only if the segment is replaced. */
+    for (tries = 0; tries < 4; tries++) {
+        rpc_node_info *nb = realloc(buf, (size_t)cap * sizeof *buf);
+        int n;
+        if (!nb) {
+            free(buf);
+            return RPC_ENOMEM;
+        }
+        buf = nb;
+        n = rpc_domain_list_nodes(cfg, buf, cap);
+        if (n < 0) {
+            free(buf);
+            return n;
+        }
+        if ((unsigned)n <= cap) {
+            *out = buf;
+            *count = (unsigned)n;
+            return 0;
+        }
+        cap = (unsigned)n;
+    }
+    free(buf);
+    return RPC_ECORRUPT;
+}

@@ -1,0 +1,619 @@
+/*
+ * rpcctl.c - the command-line view of a librpc domain: status, nodes and
+ * clean-up of its shared-memory segment.
+ *
+ * rpcctl only uses the read-only domain queries (rpc_domain_stat,
+ * rpc_domain_list_nodes), which take no membership, so looking at a domain
+ * never keeps its segment alive; `cleanup` uses rpc_domain_cleanup(), which
+ * never removes a segment a live process uses unless forced.
+ *
+ * The JSON that `status --json` prints is an interface: one object, every
+ * key always present, in this order (null where the value is unknown):
+ *
+ *   schema            1 (bumped if a key changes meaning or goes away)
+ *   name              segment name, e.g. "/librpc_shm"
+ *   exists            true/false; null when the name could not be examined
+ *   size              file size in bytes
+ *   mode              permission bits in octal, e.g. "0600"
+ *   uid, user, gid    owner uid, its login name (null if unknown), group id
+ *   valid             true when it is a librpc segment of this layout version
+ *   error             null, or {"code", "name", "message", "detail"}: why the
+ *                     segment is invalid or could not be examined
+ *   attached          true when at least one live process holds membership
+ *   orphaned          true when it exists and no live process is attached
+ *   live_processes    processes with at least one live node
+ *   live_nodes        nodes whose process is alive
+ *   registered_nodes  occupied node slots, dead or alive
+ *   max_nodes         node-table size
+ *   segment_id        "0x" and 16 hex digits, new at every initialisation
+ *   layout_version    layout version recorded in the header
+ *   created_unix_ns   initialisation time, ns since the epoch
+ *   created           the same as UTC ISO 8601, e.g. "2025-01-02T03:04:05.678Z"
+ *   nodes             [{"slot", "name", "pid", "state" ("alive"/"dead"),
+ *                       "alive", "owner_id" (hex string), "joined_unix_ns",
+ *                       "joined"}], in slot order
+ *
+ * Header-derived numbers are reported as the library read them; for an
+ * invalid segment they may be 0.  `nodes --json` prints
+ * {"schema", "name", "exists", "error", "nodes"} with the same meanings.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "cli_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_ctx ctx = {
+    .prog = "rpcctl",
+    .rename_hint = "with --name /other",
+    .cleanup_cmd = "rpcctl cleanup",
+    .force_cmd = "rpcctl cleanup --force",
+};
+
+/* ---- help texts ---- */
+
+static const char usage_main[] =
+    "Usage: rpcctl [--name /NAME] COMMAND [OPTIONS]\n"
+    "       rpcctl COMMAND --help\n"
+    "       rpcctl --help | --version\n"
+    "\n"
+    "Inspect and clean up a librpc domain: one POSIX shared-memory segment.\n"
+    "rpcctl never attaches to the domain, so it never keeps a segment alive.\n"
+    "\n"
+    "Commands:\n"
+    "  status [--json]    the segment: size, mode, owner, validity, attached and\n"
+    "                     orphaned state, live processes, nodes\n"
+    "  nodes [--json]     the registered nodes: SLOT NAME PID STATE\n"
+    "  cleanup [--force]  remove the segment if it is orphaned (no live process\n"
+    "                     attached); --force removes it anyway (dangerous)\n"
+    "  help [COMMAND]     this text, or a command's\n"
+    "\n"
+    "Options (anywhere on the line):\n"
+    "  --name /NAME       the domain's segment name: '/' then 1-254 characters\n"
+    "                     and no other '/' (a name, not a path); default:\n"
+    "                     $LIBRPC_SHM_NAME if set, else /librpc_shm\n"
+    "  -h, --help         show help and exit 0\n"
+    "  -V, --version      print the librpc version and exit 0\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  success (status: the segment exists and is valid; cleanup: removed)\n"
+    "  1  the segment does not exist (cleanup: nothing to remove)\n"
+    "  2  usage error: unknown option or argument, invalid segment name\n"
+    "  3  cleanup refused: live processes are attached\n"
+    "  4  bad segment: not a librpc segment, incompatible layout version,\n"
+    "     damaged, owned by another user, permission denied, not a regular file\n"
+    "  5  any other error\n"
+    "Each error is one line on stderr that says what to do.\n";
+
+static const char usage_status[] =
+    "Usage: rpcctl status [--json] [--name /NAME]\n"
+    "\n"
+    "Show whether the segment exists and, if it does: size, mode, owner (uid\n"
+    "and user), group, whether it is a valid librpc segment (and why not),\n"
+    "whether live processes are attached or it is orphaned, the number of live\n"
+    "processes and nodes, the node table, segment id, layout version and\n"
+    "creation time.  Read-only: takes no lock and no membership.\n"
+    "\n"
+    "Exit: 0 exists and valid, 1 does not exist (prints \"shared memory: does\n"
+    "not exist\"), 2 usage, 4 exists but invalid or unreadable, 5 other error.\n"
+    "\n"
+    "--json prints one JSON object; every key is always present, null when\n"
+    "unknown, in this order:\n"
+    "  schema (1), name, exists, size, mode (octal string, \"0600\"), uid, user,\n"
+    "  gid, valid, error (null or {code, name, message, detail}), attached,\n"
+    "  orphaned, live_processes, live_nodes, registered_nodes, max_nodes,\n"
+    "  segment_id (\"0x\" + 16 hex digits), layout_version, created_unix_ns,\n"
+    "  created (UTC ISO 8601), nodes: [{slot, name, pid, state (\"alive\" or\n"
+    "  \"dead\"), alive, owner_id (hex string), joined_unix_ns, joined}].\n"
+    "When the segment does not exist, exists is false, the segment fields are\n"
+    "null and nodes is [].\n";
+
+static const char usage_nodes[] =
+    "Usage: rpcctl nodes [--json] [--name /NAME]\n"
+    "\n"
+    "List the registered nodes of the domain, in slot order, as a table\n"
+    "SLOT NAME PID STATE (STATE is alive, or dead: its process died and the\n"
+    "survivors have not reclaimed the slot yet).  The PID is informative only:\n"
+    "it is the pid in the creator's PID namespace.\n"
+    "\n"
+    "Exit: 0 listed (possibly no nodes), 1 the segment does not exist, 2 usage,\n"
+    "4 bad segment, 5 other error.\n"
+    "\n"
+    "--json prints {\"schema\": 1, \"name\", \"exists\", \"error\" (null or {code,\n"
+    "name, message, detail}), \"nodes\": [{slot, name, pid, state, alive,\n"
+    "owner_id, joined_unix_ns, joined}]}.\n";
+
+static const char usage_cleanup[] =
+    "Usage: rpcctl cleanup [--force] [--name /NAME]\n"
+    "\n"
+    "Remove the segment if it is orphaned: no live process is attached (all\n"
+    "of them exited or were killed).  Safe at any time, e.g. from cron: it\n"
+    "never removes a segment a live process uses.  Prints one line saying\n"
+    "what happened (on stdout when removed or nothing to remove, on stderr\n"
+    "when refused or failed).\n"
+    "\n"
+    "--force  remove the segment whatever its state or contents.  DANGEROUS:\n"
+    "         live processes keep working in the unlinked copy while new ones\n"
+    "         create a new segment, so the domain splits in two.  Use it only\n"
+    "         for processes you know are stuck, or for a segment that is not\n"
+    "         librpc's.\n"
+    "\n"
+    "Exit: 0 removed, 1 nothing to remove, 2 usage, 3 refused (live processes\n"
+    "attached), 4 bad segment (not librpc without --force, other owner, ...),\n"
+    "5 other error.\n";
+
+/* ---- command line ---- */
+
+struct opts {
+    const char *cmd;
+    const char *name;
+    int json;
+    int force;
+    int help;
+    int version;
+};
+
+struct command {
+    const char *name;
+    const char *usage;
+    int takes_json;
+    int takes_force;
+    int (*run)(const struct opts *o, const rpc_config *cfg);
+};
+
+static int run_status(const struct opts *o, const rpc_config *cfg);
+static int run_nodes(const struct opts *o, const rpc_config *cfg);
+static int run_cleanup(const struct opts *o, const rpc_config *cfg);
+
+static const struct command commands[] = {
+    { "status", usage_status, 1, 0, run_status },
+    { "nodes", usage_nodes, 1, 0, run_nodes },
+    { "cleanup", usage_cleanup, 0, 1, run_cleanup },
+};
+
+static const struct command *find_command(const char *name)
+{
+    size_t i;
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* A usage error: one line saying what was wrong, then the usage text. */
+static int usage_error(const char *usage, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s: ", ctx.prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see 'rpcctl --help')\n\n%s", usage);
+    return CLI_EXIT_USAGE;
+}
+
+/* Parse argv into o; returns 0 or an exit code after printing the error. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    int i;
+
+    memset(o, 0, sizeof *o);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--name") == 0) {
+            if (++i >= argc)
+                return usage_error(usage_main, "option '%s' needs a segment name", a);
+            o->name = argv[i];
+        } else if (strncmp(a, "--name=", 7) == 0) {
+            o->name = a + 7;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else if (strcmp(a, "--force") == 0) {
+            o->force = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            o->help = 1;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            o->version = 1;
+        } else if (a[0] == '-') {
+            return usage_error(usage_main, "unknown option '%s'", a);
+        } else if (!o->cmd) {
+            o->cmd = a;
+        } else if (strcmp(o->cmd, "help") == 0 && !o->help) {
+            o->help = 1; /* "help CMD" is "CMD --help" */
+            o->cmd = a;
+        } else {
+            return usage_error(usage_main, "unexpected argument '%s'", a);
+        }
+    }
+    return 0;
+}
+
+/* Check the options against the command; returns 0 or an exit code. */
+static int check_opts(const struct opts *o, const struct command *c)
+{
+    if (o->json && !c->takes_json)
+        return usage_error(c->usage, "option '--json' does not apply to '%s'", c->name);
+    if (o->force && !c->takes_force)
+        return usage_error(c->usage, "option '--force' does not apply to '%s'", c->name);
+    return 0;
+}
+
+/* ---- output helpers ---- */
+
+static void json_error(FILE *f, int err, const char *detail)
+{
+    if (err == 0) {
+        fputs("null", f);
+        return;
+    }
+    fprintf(f, "{\"code\": %d, \"name\": ", err);
+    cli_json_string(f, cli_errname(err));
+    fputs(", \"message\": ", f);
+    cli_json_string(f, rpc_strerror(err));
+    fputs(", \"detail\": ", f);
+    cli_json_string(f, detail);
+    fputc('}', f);
+}
+
+static void json_nodes(FILE *f, const rpc_node_info *nodes, unsigned n)
+{
+    char when[64];
+    unsigned i;
+
+    fputc('[', f);
+    for (i = 0; i < n; i++) {
+        const rpc_node_info *ni = &nodes[i];
+        fprintf(f, "%s\n    {\"slot\": %u, \"name\": ", i ? "," : "", (unsigned)ni->slot);
+        cli_json_string(f, ni->name);
+        fprintf(f, ", \"pid\": %ld, \"state\": \"%s\", \"alive\": %s, ",
+                (long)ni->pid, ni->alive ? "alive" : "dead", ni->alive ? "true" : "false");
+        fprintf(f, "\"owner_id\": \"0x%016llx\", \"joined_unix_ns\": %lld, \"joined\": ",
+                (unsigned long long)ni->owner_id, (long long)ni->joined_unix_ns);
+        cli_json_string(f, cli_format_time(ni->joined_unix_ns, when, sizeof when));
+        fputc('}', f);
+    }
+    fputs(n ? "\n  ]" : "]", f);
+}
+
+/* The node table with columns as wide as their widest cell. */
+static void print_node_table(const rpc_node_info *nodes, unsigned n, const char *indent)
+{
+    int wslot = 4, wname = 4, wpid = 3;
+    char buf[32];
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        int l = snprintf(buf, sizeof buf, "%u", (unsigned)nodes[i].slot);
+        if (l > wslot)
+            wslot = l;
+        l = (int)strlen(nodes[i].name);
+        if (l > wname)
+            wname = l;
+        l = snprintf(buf, sizeof buf, "%ld", (long)nodes[i].pid);
+        if (l > wpid)
+            wpid = l;
+    }
+    printf("%s%-*s  %-*s  %-*s  %s\n", indent, wslot, "SLOT", wname, "NAME", wpid, "PID", "STATE");
+    for (i = 0; i < n; i++)
+        printf("%s%-*u  %-*s  %-*ld  %s\n", indent, wslot, (unsigned)nodes[i].slot,
+               wname, nodes[i].name, wpid, (long)nodes[i].pid,
+               nodes[i].alive ? "alive" : "dead");
+}
+
+/* ---- status ---- */
+
+/* What status found: the stat result, the node list and their errors. */
+struct report {
+    const char *name;
+    int stat_err;              /* rpc_domain_stat failed: nothing else known */
+    rpc_domain_info info;
+    int seg_err;               /* why the segment is invalid, or list failed */
+    char detail[512];
+    rpc_node_info *nodes;
+    unsigned n_nodes;
+};
+
+static void save_detail(struct report *r)
+{
+    snprintf(r->detail, sizeof r->detail, "%s", rpc_errdetail());
+}
+
+static void gather(const rpc_config *cfg, struct report *r)
+{
+    int err;
+
+    memset(r, 0, sizeof *r);
+    r->name = rpc_config_shm_name(cfg);
+    err = rpc_domain_stat(cfg, &r->info);
+    if (err < 0) {
+        r->stat_err = err;
+        save_detail(r);
+        return;
+    }
+    if (!r->info.exists)
+        return;
+    if (!r->info.valid) {
+        r->seg_err = r->info.status ? r->info.status : RPC_ECORRUPT;
+        save_detail(r);
+        return;
+    }
+    err = cli_list_nodes(cfg, &r->nodes, &r->n_nodes);
+    if (err == RPC_ENOENT) {
+        /* Removed by its last node between the two calls: report that. */
+        memset(&r->info, 0, sizeof r->info);
+    } else if (err < 0) {
+        r->seg_err = err;
+        save_detail(r);
+    }
+}
+
+static void json_uint(const char *key, unsigned long long v, int known)
+{
+    if (known)
+        printf("  \"%s\": %llu,\n", key, v);
+    else
+        printf("  \"%s\": null,\n", key);
+}
+
+static void json_bool(const char *key, int v, int known)
+{
+    printf("  \"%s\": %s,\n", key, known ? (v ? "true" : "false") : "null");
+}
+
+static void print_status_json(const struct report *r)
+{
+    const rpc_domain_info *in = &r->info;
+    int known = !r->stat_err && in->exists;
+    char buf[64];
+
+    printf("{\n  \"schema\": 1,\n  \"name\": ");
+    cli_json_string(stdout, r->name);
+    printf(",\n");
+    json_bool("exists", in->exists, !r->stat_err);
+    json_uint("size", in->size, known);
+    if (known)
+        printf("  \"mode\": \"%04o\",\n", in->mode & 07777u);
+    else
+        printf("  \"mode\": null,\n");
+    json_uint("uid", in->uid, known);
+    printf("  \"user\": ");
+    if (known && strcmp(cli_user_name(in->uid, buf, sizeof buf), "?") != 0)
+        cli_json_string(stdout, buf);
+    else
+        fputs("null", stdout);
+    printf(",\n");
+    json_uint("gid", in->gid, known);
+    json_bool("valid", in->valid, known);
+    printf("  \"error\": ");
+    json_error(stdout, r->stat_err ? r->stat_err : r->seg_err, r->detail);
+    printf(",\n");
+    json_bool("attached", in->attached, known);
+    json_bool("orphaned", in->orphaned, known);
+    json_uint("live_processes", in->live_processes, known);
+    json_uint("live_nodes", in->live_nodes, known);
+    json_uint("registered_nodes", in->registered_nodes, known);
+    json_uint("max_nodes", in->max_nodes, known);
+    if (known)
+        printf("  \"segment_id\": \"0x%016llx\",\n", (unsigned long long)in->segment_id);
+    else
+        printf("  \"segment_id\": null,\n");
+    json_uint("layout_version", in->layout_version, known);
+    if (known)
+        printf("  \"created_unix_ns\": %lld,\n  \"created\": ", (long long)in->created_unix_ns);
+    else
+        printf("  \"created_unix_ns\": null,\n  \"created\": ");
+    if (known)
+        cli_json_string(stdout, cli_format_time(in->created_unix_ns, buf, sizeof buf));
+    else
+        fputs("null", stdout);
+    printf(",\n  \"nodes\": ");
+    json_nodes(stdout, r->nodes, r->n_nodes);
+    printf("\n}\n");
+}
+
+static void kv(const char *key, const char *value)
+{
+    printf("  %-16s %s\n", key, value);
+}
+
+static void print_status_text(const struct report *r)
+{
+    const rpc_domain_info *in = &r->info;
+    char buf[640], user[64];
+
+    if (r->stat_err) {
+        printf("shared memory: unknown (cannot examine it)\n");
+        kv("name", r->name);
+        return;
+    }
+    if (!in->exists) {
+        printf("shared memory: does not exist\n");
+        kv("name", r->name);
+        return;
+    }
+    printf("shared memory: exists\n");
+    kv("name", r->name);
+    kv("size", cli_format_size(in->size, buf, sizeof buf));
+    snprintf(buf, sizeof buf, "%04o", in->mode & 07777u);
+    kv("mode", buf);
+    snprintf(buf, sizeof buf, "%u (%s)", (unsigned)in->uid, cli_user_name(in->uid, user, sizeof user));
+    kv("owner", buf);
+    snprintf(buf, sizeof buf, "%u", (unsigned)in->gid);
+    kv("group", buf);
+    if (in->valid)
+        snprintf(buf, sizeof buf, "yes");
+    else
+        snprintf(buf, sizeof buf, "no: %s", rpc_strerror(r->seg_err));
+    kv("valid", buf);
+    kv("attached", in->attached ? "yes" : "no");
+    kv("orphaned", in->orphaned ? "yes" : "no");
+    snprintf(buf, sizeof buf, "%u", in->live_processes);
+    kv("live processes", buf);
+    snprintf(buf, sizeof buf, "%u", in->live_nodes);
+    kv("live nodes", buf);
+    snprintf(buf, sizeof buf, "%u of %u slots", in->registered_nodes, in->max_nodes);
+    kv("registered nodes", buf);
+    snprintf(buf, sizeof buf, "0x%016llx", (unsigned long long)in->segment_id);
+    kv("segment id", buf);
+    snprintf(buf, sizeof buf, "%u", (unsigned)in->layout_version);
+    kv("layout version", buf);
+    kv("created", cli_format_time(in->created_unix_ns, buf, sizeof buf));
+    if (in->valid && !r->seg_err) {
+        printf("\nnodes:\n");
+        print_node_table(r->nodes, r->n_nodes, "  ");
+    }
+}
+
+static int run_status(const struct opts *o, const rpc_config *cfg)
+{
+    struct report r;
+    int code = CLI_EXIT_OK;
+
+    gather(cfg, &r);
+    if (o->json)
+        print_status_json(&r);
+    else
+        print_status_text(&r);
+    fflush(stdout);
+    if (r.stat_err || r.seg_err)
+        code = cli_report(&ctx, cfg, r.stat_err ? r.stat_err : r.seg_err, r.detail);
+    else if (!r.info.exists)
+        code = CLI_EXIT_NOENT;
+    free(r.nodes);
+    return code;
+}
+
+/* ---- nodes ---- */
+
+/*
+ * "exists" after a failed listing: false for RPC_ENOENT, true when the
+ * failure describes a segment that is there but bad, null when nothing
+ * could be learnt (permission, not a regular file, system errors).
+ */
+static const char *exists_json(int err)
+{
+    if (err == 0)
+        return "true";
+    if (err == RPC_ENOENT)
+        return "false";
+    if (cli_exit_code(err) == CLI_EXIT_BADSEG && err != RPC_EACCES && err != RPC_ENOTREG)
+        return "true";
+    return "null";
+}
+
+static int run_nodes(const struct opts *o, const rpc_config *cfg)
+{
+    rpc_node_info *nodes = NULL;
+    unsigned n = 0;
+    char detail[512] = "";
+    int err = cli_list_nodes(cfg, &nodes, &n);
+
+    if (err < 0)
+        snprintf(detail, sizeof detail, "%s", rpc_errdetail());
+    if (o->json) {
+        printf("{\n  \"schema\": 1,\n  \"name\": ");
+        cli_json_string(stdout, rpc_config_shm_name(cfg));
+        printf(",\n  \"exists\": %s,\n  \"error\": ", exists_json(err));
+        json_error(stdout, err == RPC_ENOENT ? 0 : err, detail);
+        printf(",\n  \"nodes\": ");
+        json_nodes(stdout, nodes, n);
+        printf("\n}\n");
+    } else if (err == 0) {
+        print_node_table(nodes, n, "");
+    }
+    fflush(stdout);
+    free(nodes);
+    return err < 0 ? cli_report(&ctx, cfg, err, detail) : CLI_EXIT_OK;
+}
+
+/* ---- cleanup ---- */
+
+static int cleanup_refused(const rpc_config *cfg)
+{
+    const char *shm = rpc_config_shm_name(cfg);
+    rpc_domain_info info;
+
+    if (rpc_domain_stat(cfg, &info) == 0 && info.exists && info.live_processes > 0) {
+        cli_error(&ctx, "refused: %u live process%s attached to segment %s (%u live node%s): stop %s first, or use --force only if you know they are stuck (it splits the domain)",
+                  info.live_processes, info.live_processes == 1 ? " is" : "es are", shm,
+                  info.live_nodes, info.live_nodes == 1 ? "" : "s",
+                  info.live_processes == 1 ? "it" : "them");
+    } else {
+        cli_error(&ctx, "refused: live processes are attached to segment %s: stop them first, or use --force only if you know they are stuck (it splits the domain)",
+                  shm);
+    }
+    return CLI_EXIT_BUSY;
+}
+
+static int run_cleanup(const struct opts *o, const rpc_config *cfg)
+{
+    const char *shm = rpc_config_shm_name(cfg);
+    rpc_domain_info before;
+    int have_before = rpc_domain_stat(cfg, &before) == 0;
+    int err;
+
+    if (o->force)
+        cli_error(&ctx, "warning: --force removes %s even if live processes use it; they keep running in the unlinked copy while newcomers create a new one (the domain splits)",
+                  shm);
+    err = rpc_domain_cleanup(cfg, o->force ? RPC_CLEANUP_FORCE : 0);
+    if (err == 0) {
+        if (!o->force)
+            printf("removed orphaned segment %s\n", shm);
+        else if (have_before && before.exists && before.live_processes > 0)
+            printf("removed segment %s (forced; %u live process%s kept the unlinked copy)\n",
+                   shm, before.live_processes, before.live_processes == 1 ? "" : "es");
+        else
+            printf("removed segment %s (forced)\n", shm);
+        return CLI_EXIT_OK;
+    }
+    if (err == RPC_ENOENT) {
+        printf("nothing to remove: segment %s does not exist\n", shm);
+        return CLI_EXIT_NOENT;
+    }
+    if (err == RPC_EBUSY)
+        return cleanup_refused(cfg);
+    {
+        char detail[512];
+        snprintf(detail, sizeof detail, "%s", rpc_errdetail());
+        return cli_report(&ctx, cfg, err, detail);
+    }
+}
+
+/* ---- main ---- */
+
+int main(int argc, char **argv)
+{
+    const struct command *c;
+    rpc_config *cfg = NULL;
+    struct opts o;
+    int code = parse_args(argc, argv, &o);
+
+    if (code)
+        return code;
+    if (o.version) {
+        printf("rpcctl (librpc) %s\n", rpc_version());
+        return CLI_EXIT_OK;
+    }
+    if (!o.cmd || (strcmp(o.cmd, "help") == 0 && !o.help)) {
+        if (o.help || (o.cmd && strcmp(o.cmd, "help") == 0)) {
+            fputs(usage_main, stdout);
+            return CLI_EXIT_OK;
+        }
+        fprintf(stderr, "%s: no command given (see 'rpcctl --help')\n\n%s", ctx.prog, usage_main);
+        return CLI_EXIT_USAGE;
+    }
+    c = find_command(o.cmd);
+    if (!c)
+        return usage_error(usage_main, "unknown command '%s'", o.cmd);
+    if (o.help) {
+        fputs(c->usage, stdout);
+        return CLI_EXIT_OK;
+    }
+    code = check_opts(&o, c);
+    if (code)
+        return code;
+    code = cli_config(&ctx, o.name, &cfg);
+    if (code)
+        return code;
+    code = c->run(&o, cfg);
+    rpc_config_destroy(cfg);
+    return code;
+}
