@@ -142,8 +142,9 @@ int cli_report(const cli_ctx *ctx, const rpc_config *cfg, int err, const char *d
 
     switch (err) {
     case RPC_ENOENT:
-        cli_error(ctx, "shared memory: does not exist (segment %s)%s: no node runs in this domain; check the name or choose it %s",
-                  shm, det, ctx->rename_hint);
+        /* The library's detail only repeats the name here. */
+        cli_error(ctx, "shared memory: does not exist (segment %s): no node runs in this domain; check the name or choose it %s",
+                  shm, ctx->rename_hint);
         break;
     case RPC_EBUSY:
         cli_error(ctx, "segment %s is in use by live processes%s: stop them first, or use '%s' only if you know they are stuck (it splits the domain)",
