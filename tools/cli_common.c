@@ -70,11 +70,16 @@ void cli_error(const cli_ctx *ctx, const char *fmt, ...)
 
 /*
  * " (detail)" with control characters replaced, or "" when there is no
- * detail: the message must stay one line whatever the library said.
+ * detail: the message must stay one line whatever the library said.  The
+ * "segment NAME: " the library starts with is dropped, since our message
+ * names the segment already.
  */
-static const char *paren_detail(const char *detail, char *buf, size_t len)
+static const char *paren_detail(const char *detail, const char *shm, char *buf, size_t len)
 {
-    size_t i, n;
+    size_t i, n, sl = strlen(shm);
+    if (detail && strncmp(detail, "segment ", 8) == 0 && strncmp(detail + 8, shm, sl) == 0 &&
+        detail[8 + sl] == ':' && detail[9 + sl] == ' ')
+        detail += 10 + sl;
     if (!detail || !*detail || len < 8)
         return "";
     buf[0] = ' ';
@@ -96,8 +101,8 @@ int cli_config(const cli_ctx *ctx, const char *name, rpc_config **out)
     *out = NULL;
     if (err == RPC_EBADNAME) {
         const char *env = getenv(RPC_ENV_SHM_NAME);
-        cli_error(ctx, "invalid segment name '%s' in $%s: %s: unset it or set it to a name such as /librpc_test",
-                  env ? env : "", RPC_ENV_SHM_NAME, rpc_strerror(err));
+        cli_error(ctx, "$%s is '%s': %s: unset it or set it to a name such as /librpc_test",
+                  RPC_ENV_SHM_NAME, env ? env : "", rpc_strerror(err));
         return CLI_EXIT_USAGE;
     }
     if (err < 0) {
@@ -107,7 +112,7 @@ int cli_config(const cli_ctx *ctx, const char *name, rpc_config **out)
     if (name) {
         err = rpc_config_set_shm_name(cfg, name);
         if (err < 0) {
-            cli_error(ctx, "invalid segment name '%s': %s: give a name such as /librpc_test, not a path",
+            cli_error(ctx, "segment name '%s': %s: give a name such as /librpc_test, not a path",
                       name, rpc_strerror(err));
             rpc_config_destroy(cfg);
             return err == RPC_EBADNAME ? CLI_EXIT_USAGE : cli_exit_code(err);
@@ -125,9 +130,10 @@ static void report_owner(const cli_ctx *ctx, const rpc_config *cfg, const char *
     char user[64];
 
     if (rpc_domain_stat(cfg, &info) == 0 && info.exists) {
-        cli_error(ctx, "segment %s is owned by uid %u (%s), not you (uid %u)%s: run as that user or choose another name %s",
+        /* Says all the library's detail would. */
+        cli_error(ctx, "segment %s is owned by uid %u (%s), not you (uid %u): run as that user or choose another name %s",
                   shm, (unsigned)info.uid, cli_user_name(info.uid, user, sizeof user),
-                  (unsigned)geteuid(), det, ctx->rename_hint);
+                  (unsigned)geteuid(), ctx->rename_hint);
         return;
     }
     cli_error(ctx, "segment %s is owned by another user%s: run as its owner or choose another name %s",
@@ -138,7 +144,7 @@ int cli_report(const cli_ctx *ctx, const rpc_config *cfg, int err, const char *d
 {
     const char *shm = rpc_config_shm_name(cfg);
     char buf[600];
-    const char *det = paren_detail(detail, buf, sizeof buf);
+    const char *det = paren_detail(detail, shm, buf, sizeof buf);
 
     switch (err) {
     case RPC_ENOENT:
@@ -181,7 +187,7 @@ int cli_report(const cli_ctx *ctx, const rpc_config *cfg, int err, const char *d
                   shm, det);
         break;
     case RPC_EBADNAME:
-        cli_error(ctx, "invalid segment name '%s': %s: give a name such as /librpc_test, not a path",
+        cli_error(ctx, "segment name '%s': %s: give a name such as /librpc_test, not a path",
                   shm, rpc_strerror(err));
         break;
     default:

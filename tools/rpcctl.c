@@ -345,6 +345,16 @@ static void gather(const rpc_config *cfg, struct report *r)
     }
 }
 
+/*
+ * Whether the header-derived fields of info mean anything: always for a
+ * valid segment; for an invalid one only if the library could read its
+ * header (e.g. a segment of another owner), which leaves max_nodes set.
+ */
+static int header_read(const rpc_domain_info *in)
+{
+    return in->valid || in->max_nodes != 0;
+}
+
 static void json_uint(const char *key, unsigned long long v, int known)
 {
     if (known)
@@ -362,6 +372,7 @@ static void print_status_json(const struct report *r)
 {
     const rpc_domain_info *in = &r->info;
     int known = !r->stat_err && in->exists;
+    int hdr = known && header_read(in);
     char buf[64];
 
     printf("{\n  \"schema\": 1,\n  \"name\": ");
@@ -387,20 +398,20 @@ static void print_status_json(const struct report *r)
     printf(",\n");
     json_bool("attached", in->attached, known);
     json_bool("orphaned", in->orphaned, known);
-    json_uint("live_processes", in->live_processes, known);
-    json_uint("live_nodes", in->live_nodes, known);
-    json_uint("registered_nodes", in->registered_nodes, known);
-    json_uint("max_nodes", in->max_nodes, known);
-    if (known)
+    json_uint("live_processes", in->live_processes, hdr);
+    json_uint("live_nodes", in->live_nodes, hdr);
+    json_uint("registered_nodes", in->registered_nodes, hdr);
+    json_uint("max_nodes", in->max_nodes, hdr);
+    if (hdr)
         printf("  \"segment_id\": \"0x%016llx\",\n", (unsigned long long)in->segment_id);
     else
         printf("  \"segment_id\": null,\n");
-    json_uint("layout_version", in->layout_version, known);
-    if (known)
+    json_uint("layout_version", in->layout_version, hdr);
+    if (hdr)
         printf("  \"created_unix_ns\": %lld,\n  \"created\": ", (long long)in->created_unix_ns);
     else
         printf("  \"created_unix_ns\": null,\n  \"created\": ");
-    if (known)
+    if (hdr)
         cli_json_string(stdout, cli_format_time(in->created_unix_ns, buf, sizeof buf));
     else
         fputs("null", stdout);
@@ -445,6 +456,8 @@ static void print_status_text(const struct report *r)
     kv("valid", buf);
     kv("attached", in->attached ? "yes" : "no");
     kv("orphaned", in->orphaned ? "yes" : "no");
+    if (!header_read(in))
+        return;
     snprintf(buf, sizeof buf, "%u", in->live_processes);
     kv("live processes", buf);
     snprintf(buf, sizeof buf, "%u", in->live_nodes);
@@ -462,6 +475,20 @@ static void print_status_text(const struct report *r)
     }
 }
 
+/* Invalid segments that plain clean-up removes once nobody is attached. */
+static int repairable(int err)
+{
+    return err == RPC_EVERSION || err == RPC_ESIZE || err == RPC_ETRUNCATED ||
+           err == RPC_EUNINIT || err == RPC_ECORRUPT;
+}
+
+static int report_orphan(const struct report *r)
+{
+    cli_error(&ctx, "segment %s is invalid (%s) and nobody is attached: remove it with 'rpcctl cleanup'",
+              r->name, r->detail[0] ? r->detail : rpc_strerror(r->seg_err));
+    return CLI_EXIT_BADSEG;
+}
+
 static int run_status(const struct opts *o, const rpc_config *cfg)
 {
     struct report r;
@@ -473,7 +500,9 @@ static int run_status(const struct opts *o, const rpc_config *cfg)
     else
         print_status_text(&r);
     fflush(stdout);
-    if (r.stat_err || r.seg_err)
+    if (r.seg_err && r.info.orphaned && repairable(r.seg_err))
+        code = report_orphan(&r);
+    else if (r.stat_err || r.seg_err)
         code = cli_report(&ctx, cfg, r.stat_err ? r.stat_err : r.seg_err, r.detail);
     else if (!r.info.exists)
         code = CLI_EXIT_NOENT;

@@ -311,7 +311,10 @@ static int precheck(const rpc_config *cfg)
                   rpc_config_shm_name(cfg), ctx.rename_hint);
         return 0;
     }
-    printf("Initial state: orphaned shared memory exists; the first node re-initialises it\n");
+    if (info.valid)
+        printf("Initial state: orphaned shared memory exists; the first node re-initialises it\n");
+    else
+        printf("Initial state: orphaned shared memory exists, invalid: %s\n", rpc_strerror(info.status));
     return 1;
 }
 
@@ -417,7 +420,7 @@ static int run_status(const rpc_config *cfg)
     printf("name: %s\n", rpc_config_shm_name(cfg));
     printf("size: %s\n", cli_format_size(info.size, buf, sizeof buf));
     if (!info.valid)
-        printf("valid: no (%s)\n", rpc_strerror(info.status));
+        printf("valid: no: %s\n", rpc_strerror(info.status));
     printf("active nodes: %u\n", info.live_nodes);
     printf("attached processes: %u\n", info.live_processes);
     printf("orphaned: %s\n", info.orphaned ? "yes" : "no");
