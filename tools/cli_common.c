@@ -11,6 +11,7 @@
 #include "cli_common.h"
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,31 +69,6 @@ void cli_error(const cli_ctx *ctx, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-/*
- * " (detail)" with control characters replaced, or "" when there is no
- * detail: the message must stay one line whatever the library said.  The
- * "segment NAME: " the library starts with is dropped, since our message
- * names the segment already.
- */
-static const char *paren_detail(const char *detail, const char *shm, char *buf, size_t len)
-{
-    size_t i, n, sl = strlen(shm);
-    if (detail && strncmp(detail, "segment ", 8) == 0 && strncmp(detail + 8, shm, sl) == 0 &&
-        detail[8 + sl] == ':' && detail[9 + sl] == ' ')
-        detail += 10 + sl;
-    if (!detail || !*detail || len < 8)
-        return "";
-    buf[0] = ' ';
-    buf[1] = '(';
-    for (i = 0, n = 2; detail[i] && n + 2 < len; i++, n++) {
-        unsigned char c = (unsigned char)detail[i];
-        buf[n] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-    }
-    buf[n++] = ')';
-    buf[n] = '\0';
-    return buf;
-}
-
 int cli_config(const cli_ctx *ctx, const char *name, rpc_config **out)
 {
     rpc_config *cfg = NULL;
@@ -122,80 +98,189 @@ int cli_config(const cli_ctx *ctx, const char *name, rpc_config **out)
     return CLI_EXIT_OK;
 }
 
-/* RPC_EOWNER: name the owner, which rpc_domain_stat() can still tell. */
-static void report_owner(const cli_ctx *ctx, const rpc_config *cfg, const char *det)
+/*
+ * The library's detail, cleaned for a one-line message: control characters
+ * replaced, and the "segment NAME: " it starts with dropped, since our
+ * messages name the segment already.
+ */
+static const char *clean_detail(const char *detail, const char *shm, char *buf, size_t len)
+{
+    size_t i, sl = strlen(shm);
+
+    if (!detail)
+        detail = "";
+    if (strncmp(detail, "segment ", 8) == 0 && strncmp(detail + 8, shm, sl) == 0 &&
+        detail[8 + sl] == ':' && detail[9 + sl] == ' ')
+        detail += 10 + sl;
+    for (i = 0; detail[i] && i + 1 < len; i++) {
+        unsigned char c = (unsigned char)detail[i];
+        buf[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+/*
+ * Print "prog: WHAT (DETAIL): ADVICE", leaving the detail out when it is
+ * empty or WHAT says it already.
+ */
+static void emit(const cli_ctx *ctx, const char *what, const char *detail, const char *advice)
+{
+    if (detail[0] && !strstr(what, detail))
+        cli_error(ctx, "%s (%s): %s", what, detail, advice);
+    else
+        cli_error(ctx, "%s: %s", what, advice);
+}
+
+/*
+ * The owner of the name's file, found without opening it (which may be
+ * denied): Linux keeps POSIX shared memory under /dev/shm.  0 on success.
+ */
+static int file_owner(const char *shm, uid_t *uid)
+{
+    char path[RPC_SHM_NAME_MAX + 16];
+    struct stat st;
+
+    snprintf(path, sizeof path, "/dev/shm%s", shm);
+    if (lstat(path, &st) != 0)
+        return -1;
+    *uid = st.st_uid;
+    return 0;
+}
+
+/* "segment X is owned by uid N (user), not you (uid M)", or without the
+ * owner when it cannot be found. */
+static void owner_what(const char *shm, char *what, size_t len)
+{
+    char user[64];
+    uid_t uid;
+
+    if (file_owner(shm, &uid) == 0 && uid != geteuid())
+        snprintf(what, len, "segment %s is owned by uid %u (%s), not you (uid %u)", shm,
+                 (unsigned)uid, cli_user_name(uid, user, sizeof user), (unsigned)geteuid());
+    else
+        snprintf(what, len, "segment %s is owned by another user", shm);
+}
+
+/*
+ * An invalid segment (err) that nobody is attached to: plain clean-up
+ * removes it, so say that instead of "stop the processes using it".
+ */
+static void report_orphan(const cli_ctx *ctx, const rpc_config *cfg, int err, const char *detail)
 {
     const char *shm = rpc_config_shm_name(cfg);
-    rpc_domain_info info;
-    char user[64];
+    char det[512], what[768], advice[256];
 
-    if (rpc_domain_stat(cfg, &info) == 0 && info.exists) {
-        /* Says all the library's detail would. */
-        cli_error(ctx, "segment %s is owned by uid %u (%s), not you (uid %u): run as that user or choose another name %s",
-                  shm, (unsigned)info.uid, cli_user_name(info.uid, user, sizeof user),
-                  (unsigned)geteuid(), ctx->rename_hint);
-        return;
-    }
-    cli_error(ctx, "segment %s is owned by another user%s: run as its owner or choose another name %s",
-              shm, det, ctx->rename_hint);
+    clean_detail(detail, shm, det, sizeof det);
+    /* The detail says what was found; the generic text of RPC_EUNINIT
+     * ("in use") would mislead about an orphan. */
+    snprintf(what, sizeof what, "segment %s is invalid", shm);
+    if (!det[0])
+        snprintf(det, sizeof det, "%s", rpc_strerror(err));
+    snprintf(advice, sizeof advice, "nobody is attached, so '%s' removes it", ctx->cleanup_cmd);
+    emit(ctx, what, det, advice);
+}
+
+/* Whether the segment exists and no live process is attached. */
+static int is_orphaned(const rpc_config *cfg)
+{
+    rpc_domain_info info;
+    return rpc_domain_stat(cfg, &info) == 0 && info.exists && info.orphaned;
 }
 
 int cli_report(const cli_ctx *ctx, const rpc_config *cfg, int err, const char *detail)
 {
     const char *shm = rpc_config_shm_name(cfg);
-    char buf[600];
-    const char *det = paren_detail(detail, shm, buf, sizeof buf);
+    char det[512], what[768], advice[512];
 
+    clean_detail(detail, shm, det, sizeof det);
+    advice[0] = '\0';
     switch (err) {
     case RPC_ENOENT:
         /* The library's detail only repeats the name here. */
-        cli_error(ctx, "shared memory: does not exist (segment %s): no node runs in this domain; check the name or choose it %s",
-                  shm, ctx->rename_hint);
+        det[0] = '\0';
+        snprintf(what, sizeof what, "shared memory: does not exist (segment %s)", shm);
+        snprintf(advice, sizeof advice, "no node runs in this domain; check the name or choose it %s",
+                 ctx->rename_hint);
         break;
     case RPC_EBUSY:
-        cli_error(ctx, "segment %s is in use by live processes%s: stop them first, or use '%s' only if you know they are stuck (it splits the domain)",
-                  shm, det, ctx->force_cmd);
+        snprintf(what, sizeof what, "segment %s is in use by live processes", shm);
+        snprintf(advice, sizeof advice, "stop them first, or use '%s' only if you know they are stuck (it splits the domain)",
+                 ctx->force_cmd);
         break;
     case RPC_EOWNER:
-        report_owner(ctx, cfg, det);
+        owner_what(shm, what, sizeof what);
+        if (strstr(what, "(uid"))
+            det[0] = '\0'; /* says all the detail would */
+        snprintf(advice, sizeof advice, "run as that user or choose another name %s", ctx->rename_hint);
         break;
-    case RPC_EACCES:
-        cli_error(ctx, "permission denied on segment %s%s: run as its owner (or root), or choose another name %s",
-                  shm, det, ctx->rename_hint);
+    case RPC_EACCES: {
+        char owner[768];
+        owner_what(shm, owner, sizeof owner);
+        snprintf(what, sizeof what, "permission denied on segment %s%s%s", shm,
+                 strstr(owner, "(uid") ? ", which" : "",
+                 strstr(owner, "(uid") ? owner + strlen("segment ") + strlen(shm) : "");
+        snprintf(advice, sizeof advice, "run as its owner (or root), or choose another name %s",
+                 ctx->rename_hint);
         break;
+    }
     case RPC_ENOTREG:
-        cli_error(ctx, "%s is not a regular shared-memory file%s: look at it in /dev/shm and remove it by hand, or choose another name %s",
-                  shm, det, ctx->rename_hint);
+        snprintf(what, sizeof what, "%s is not a regular shared-memory file", shm);
+        snprintf(advice, sizeof advice, "look at it in /dev/shm and remove it by hand, or choose another name %s",
+                 ctx->rename_hint);
         break;
     case RPC_EBADMAGIC:
-        cli_error(ctx, "segment %s is not a librpc segment%s: choose another name %s, or remove it with '%s' if you are sure nothing uses it",
-                  shm, det, ctx->rename_hint, ctx->force_cmd);
+        snprintf(what, sizeof what, "segment %s is not a librpc segment", shm);
+        snprintf(advice, sizeof advice, "choose another name %s, or remove it with '%s' if you are sure nothing uses it",
+                 ctx->rename_hint, ctx->force_cmd);
         break;
     case RPC_EVERSION:
-        cli_error(ctx, "segment %s was made by an incompatible librpc layout version%s: stop the programs built with the other version, then run '%s'",
-                  shm, det, ctx->cleanup_cmd);
+        if (is_orphaned(cfg)) {
+            report_orphan(ctx, cfg, err, detail);
+            return cli_exit_code(err);
+        }
+        snprintf(what, sizeof what, "segment %s was made by an incompatible librpc layout version", shm);
+        snprintf(advice, sizeof advice, "stop the programs built with the other version, then run '%s'",
+                 ctx->cleanup_cmd);
         break;
     case RPC_ESIZE:
     case RPC_ETRUNCATED:
     case RPC_ECORRUPT:
     case RPC_EUNINIT:
-        cli_error(ctx, "segment %s is damaged: %s%s: stop the processes using it, then run '%s' ('%s' if it refuses)",
-                  shm, rpc_strerror(err), det, ctx->cleanup_cmd, ctx->force_cmd);
+        if (is_orphaned(cfg)) {
+            report_orphan(ctx, cfg, err, detail);
+            return cli_exit_code(err);
+        }
+        snprintf(what, sizeof what, "segment %s is damaged: %s", shm, rpc_strerror(err));
+        snprintf(advice, sizeof advice, "stop the processes using it, then run '%s' ('%s' if it refuses)",
+                 ctx->cleanup_cmd, ctx->force_cmd);
         break;
     case RPC_ETIMEDOUT:
-        cli_error(ctx, "timed out waiting for the life-cycle lock of segment %s%s: a process may be stuck inside librpc; retry later",
-                  shm, det);
+        snprintf(what, sizeof what, "timed out waiting for the life-cycle lock of segment %s", shm);
+        snprintf(advice, sizeof advice, "a process may be stuck inside librpc; retry later");
         break;
     case RPC_EBADNAME:
-        cli_error(ctx, "segment name '%s': %s: give a name such as /librpc_test, not a path",
-                  shm, rpc_strerror(err));
+        snprintf(what, sizeof what, "segment name '%s': %s", shm, rpc_strerror(err));
+        snprintf(advice, sizeof advice, "give a name such as /librpc_test, not a path");
         break;
     default:
-        cli_error(ctx, "segment %s: %s%s: see the detail, then retry",
-                  shm, rpc_strerror(err), det);
+        snprintf(what, sizeof what, "segment %s: %s", shm, rpc_strerror(err));
+        snprintf(advice, sizeof advice, "see the detail, then retry");
         break;
     }
+    emit(ctx, what, det, advice);
     return cli_exit_code(err);
+}
+
+int cli_cleanup_error(const cli_ctx *ctx, const rpc_config *cfg, int err, const char *detail)
+{
+    rpc_domain_info info;
+
+    /* rpc_domain_cleanup() reports a directory or symlink under the name
+     * as a system error; rpc_domain_stat() recognises it. */
+    if (err == RPC_ESYS && rpc_domain_stat(cfg, &info) == RPC_ENOTREG)
+        err = RPC_ENOTREG;
+    return cli_report(ctx, cfg, err, detail);
 }
 
 const char *cli_user_name(uid_t uid, char *buf, size_t len)

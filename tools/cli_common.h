@@ -62,9 +62,16 @@ int cli_config(const cli_ctx *ctx, const char *name, rpc_config **out);
  * cli_report - print the one-line error for `err` (a failed librpc call on
  * the domain of cfg) on stderr, saying what to do, and return its exit
  * code.  `detail` is the rpc_errdetail() text saved right after the
- * failure (may be NULL or empty).
+ * failure (may be NULL or empty).  For a damaged segment it looks whether
+ * anybody is attached, since the advice differs.
  */
 int cli_report(const cli_ctx *ctx, const rpc_config *cfg, int err, const char *detail);
+
+/*
+ * cli_cleanup_error - cli_report() for a failed rpc_domain_cleanup(),
+ * which may describe a name that is not a regular file as RPC_ESYS.
+ */
+int cli_cleanup_error(const cli_ctx *ctx, const rpc_config *cfg, int err, const char *detail);
 
 /* cli_error - print "prog: <formatted text>" and a newline on stderr. */
 void cli_error(const cli_ctx *ctx, const char *fmt, ...)

@@ -475,20 +475,6 @@ static void print_status_text(const struct report *r)
     }
 }
 
-/* Invalid segments that plain clean-up removes once nobody is attached. */
-static int repairable(int err)
-{
-    return err == RPC_EVERSION || err == RPC_ESIZE || err == RPC_ETRUNCATED ||
-           err == RPC_EUNINIT || err == RPC_ECORRUPT;
-}
-
-static int report_orphan(const struct report *r)
-{
-    cli_error(&ctx, "segment %s is invalid (%s) and nobody is attached: remove it with 'rpcctl cleanup'",
-              r->name, r->detail[0] ? r->detail : rpc_strerror(r->seg_err));
-    return CLI_EXIT_BADSEG;
-}
-
 static int run_status(const struct opts *o, const rpc_config *cfg)
 {
     struct report r;
@@ -500,9 +486,7 @@ static int run_status(const struct opts *o, const rpc_config *cfg)
     else
         print_status_text(&r);
     fflush(stdout);
-    if (r.seg_err && r.info.orphaned && repairable(r.seg_err))
-        code = report_orphan(&r);
-    else if (r.stat_err || r.seg_err)
+    if (r.stat_err || r.seg_err)
         code = cli_report(&ctx, cfg, r.stat_err ? r.stat_err : r.seg_err, r.detail);
     else if (!r.info.exists)
         code = CLI_EXIT_NOENT;
@@ -602,7 +586,7 @@ static int run_cleanup(const struct opts *o, const rpc_config *cfg)
     {
         char detail[512];
         snprintf(detail, sizeof detail, "%s", rpc_errdetail());
-        return cli_report(&ctx, cfg, err, detail);
+        return cli_cleanup_error(&ctx, cfg, err, detail);
     }
 }
 

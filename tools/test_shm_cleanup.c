@@ -456,7 +456,7 @@ static int run_cleanup(const rpc_config *cfg, int force)
         return CLI_EXIT_BUSY;
     }
     snprintf(detail, sizeof detail, "%s", rpc_errdetail());
-    return cli_report(&ctx, cfg, err, detail);
+    return cli_cleanup_error(&ctx, cfg, err, detail);
 }
 
 /* ---- main ---- */
