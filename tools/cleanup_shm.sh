@@ -29,8 +29,12 @@ find_program() {
 }
 
 prog=$(find_program)
+if [ -n "${TEST_SHM_CLEANUP:-}" ] && [ ! -x "$prog" ]; then
+    echo "cleanup_shm.sh: TEST_SHM_CLEANUP=$prog is not an executable program: fix or unset it" >&2
+    exit 5
+fi
 if [ -z "$prog" ] || [ ! -x "$prog" ]; then
-    echo "cleanup_shm.sh: test_shm_cleanup not found: build it (make) or set TEST_SHM_CLEANUP to its path" >&2
+    echo "cleanup_shm.sh: test_shm_cleanup not found beside this script, in ../build/bin or on the PATH: build it (make) or set TEST_SHM_CLEANUP to its path" >&2
     exit 5
 fi
 

@@ -448,8 +448,8 @@ static int run_cleanup(const rpc_config *cfg, int force)
     if (err == RPC_EBUSY) {
         int n = rpc_domain_active_nodes(cfg);
         if (n > 0)
-            cli_error(&ctx, "refused: shared memory %s is in use by %d live node%s: stop them first; 'cleanup --force' only if they are stuck",
-                      shm, n, n == 1 ? "" : "s");
+            cli_error(&ctx, "refused: shared memory %s is in use by %d live node%s: stop %s first; 'cleanup --force' only if %s stuck",
+                      shm, n, n == 1 ? "" : "s", n == 1 ? "it" : "them", n == 1 ? "it is" : "they are");
         else
             cli_error(&ctx, "refused: live processes are attached to shared memory %s: stop them first; 'cleanup --force' only if they are stuck",
                       shm);
