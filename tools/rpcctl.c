@@ -33,9 +33,11 @@
  *                       "alive", "owner_id" (hex string), "joined_unix_ns",
  *                       "joined"}], in slot order
  *
- * Header-derived numbers are reported as the library read them; for an
- * invalid segment they may be 0.  `nodes --json` prints
- * {"schema", "name", "exists", "error", "nodes"} with the same meanings.
+ * For an invalid segment whose header could not be read, the fields that
+ * come from the header or the node table (live_processes to created) are
+ * null and nodes is [].  `nodes --json` prints {"schema", "name", "exists",
+ * "error", "nodes"} with the same meanings; there exists is null when the
+ * name could not be examined (permission, not a regular file).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -107,7 +109,9 @@ static const char usage_status[] =
     "  created (UTC ISO 8601), nodes: [{slot, name, pid, state (\"alive\" or\n"
     "  \"dead\"), alive, owner_id (hex string), joined_unix_ns, joined}].\n"
     "When the segment does not exist, exists is false, the segment fields are\n"
-    "null and nodes is [].\n";
+    "null and nodes is [].  For an invalid segment whose header could not be\n"
+    "read, live_processes through created are null and nodes is [].\n"
+    "64-bit integers (created_unix_ns, joined_unix_ns) may exceed 2^53.\n";
 
 static const char usage_nodes[] =
     "Usage: rpcctl nodes [--json] [--name /NAME]\n"

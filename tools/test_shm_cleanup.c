@@ -70,7 +70,8 @@ static const char usage_text[] =
     "is safe (cleanup never removes live memory) and effective (it runs\n"
     "whenever there is something that might be orphaned).\n"
     "\n"
-    "Exit 2 for an unknown argument.  Errors are one line on stderr.\n";
+    "Exit 2 for an unknown argument or an invalid $LIBRPC_SHM_NAME.  Errors are\n"
+    "one line on stderr.\n";
 
 /* ---- small helpers ---- */
 
