@@ -664,6 +664,7 @@ void tu_peer_start(tu_peer *p, const char *name, unsigned fork_flags)
     p->cmd_fd = to_child[1];
     p->reply_fd = from_child[0];
     p->reply = fdopen(p->reply_fd, "r");
+    p->last_cmd[0] = '\0';
     ASSERT(p->reply != NULL);
 }
 
@@ -686,36 +687,53 @@ static int wait_readable(int fd, int timeout_ms)
     }
 }
 
-long long tu_peer_cmd(tu_peer *p, char *text, size_t text_len, const char *fmt, ...)
+void tu_peer_send(tu_peer *p, const char *fmt, ...)
 {
-    char cmd[512], line[1024];
+    char cmd[512];
     va_list ap;
     int n;
-    long long value;
-    char *end;
     va_start(ap, fmt);
     n = vsnprintf(cmd, sizeof cmd - 1, fmt, ap);
     va_end(ap);
     ASSERT(n > 0 && n < (int)sizeof cmd - 1);
+    snprintf(p->last_cmd, sizeof p->last_cmd, "%.120s", cmd);
     cmd[n++] = '\n';
     ASSERT_MSG(write(p->cmd_fd, cmd, (size_t)n) == n, "peer %ld: write: %s", (long)p->pid,
                strerror(errno));
+}
+
+long long tu_peer_recv(tu_peer *p, char *text, size_t text_len)
+{
+    char line[1024];
+    long long value;
+    char *end;
     /* The peer answers every command; no answer in time means it hung. */
     ASSERT_MSG(wait_readable(p->reply_fd, tu_timeout_ms(60000)),
-               "peer %ld did not answer '%.*s' within %d ms", (long)p->pid, n - 1, cmd,
+               "peer %ld did not answer '%s' within %d ms", (long)p->pid, p->last_cmd,
                tu_timeout_ms(60000));
-    ASSERT_MSG(fgets(line, sizeof line, p->reply) != NULL, "peer %ld gave no answer to '%.*s'",
-               (long)p->pid, n - 1, cmd);
+    ASSERT_MSG(fgets(line, sizeof line, p->reply) != NULL, "peer %ld gave no answer to '%s'",
+               (long)p->pid, p->last_cmd);
     line[strcspn(line, "\n")] = '\0';
-    errno = 0;
-    if (strncmp(cmd, "segid", 5) == 0)
+    if (strncmp(p->last_cmd, "segid", 5) == 0)
         value = (long long)strtoull(line, &end, 10);
     else
         value = strtoll(line, &end, 10);
-    ASSERT_MSG(end != line, "peer %ld: bad answer '%s'", (long)p->pid, line);
+    ASSERT_MSG(end != line, "peer %ld: bad answer '%s' to '%s'", (long)p->pid, line,
+               p->last_cmd);
     if (text != NULL && text_len > 0)
         snprintf(text, text_len, "%s", *end == ' ' ? end + 1 : end);
     return value;
+}
+
+long long tu_peer_cmd(tu_peer *p, char *text, size_t text_len, const char *fmt, ...)
+{
+    char cmd[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    tu_peer_send(p, "%s", cmd);
+    return tu_peer_recv(p, text, text_len);
 }
 
 uint64_t tu_peer_segid(tu_peer *p, const char *node)

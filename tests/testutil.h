@@ -226,6 +226,7 @@ typedef struct tu_peer {
     int cmd_fd;    /* parent writes commands */
     int reply_fd;  /* parent reads replies */
     FILE *reply;
+    char last_cmd[128];
 } tu_peer;
 
 /* Start a peer for segment `name` (NULL: the default/environment name). */
@@ -236,6 +237,10 @@ void tu_peer_start(tu_peer *p, const char *name, unsigned fork_flags);
  * the peer does not answer within a generous deadline. */
 long long tu_peer_cmd(tu_peer *p, char *text, size_t text_len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The two halves of tu_peer_cmd, to let several peers work at once. */
+void tu_peer_send(tu_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+long long tu_peer_recv(tu_peer *p, char *text, size_t text_len);
 
 /* The segment id of the peer's node (0 if it has no such node). */
 uint64_t tu_peer_segid(tu_peer *p, const char *node);
