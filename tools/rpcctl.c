@@ -43,6 +43,7 @@
 
 #include "cli_common.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,10 +187,16 @@ static const struct command *find_command(const char *name)
 }
 
 /* A usage error: one line saying what was wrong, then the usage text. */
-static int usage_error(const char *usage, const char *fmt, const char *arg)
+static int usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const char *usage, const char *fmt, ...)
 {
+    va_list ap;
     fprintf(stderr, "%s: ", ctx.prog);
-    fprintf(stderr, fmt, arg);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, " (see 'rpcctl --help')\n\n%s", usage);
     return CLI_EXIT_USAGE;
 }
