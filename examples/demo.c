@@ -16,6 +16,7 @@
  *
  * Exit status: 0 on success, 1 when something failed.
  */
+#define _POSIX_C_SOURCE 200809L   /* fork, pipe, poll, waitpid */
 #include <librpc/librpc.h>
 
 #include <errno.h>

@@ -10,6 +10,7 @@
  * Run with --crash-first to see it at work: a child process creates a node
  * and is killed with SIGKILL, leaving an orphaned segment behind.
  */
+#define _POSIX_C_SOURCE 200809L   /* fork, waitpid */
 #include <librpc/librpc.h>
 
 #include <signal.h>
