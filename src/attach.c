@@ -14,6 +14,7 @@
  */
 #include "attach.h"
 #include "registry.h"
+#include "ring.h"
 #include "platform/platform.h"
 
 #include <errno.h>
@@ -61,7 +62,7 @@ static void register_atfork(void)
 static void sweep_once(struct rpci_attach *a)
 {
     /* Cheap racy pass first: one lock test per used slot, no lock taken. */
-    if (!rpci_reg_any_dead(&a->seg, a->owner_id))
+    if (!rpci_reg_any_dead(&a->seg, a->owner_id) && !rpci_ring_any_collectable(&a->seg))
         return;
     if (pthread_mutex_trylock(&g_lock) != 0)
         return;   /* someone is mid-join/leave and will sweep or retry */
@@ -243,6 +244,33 @@ int rpci_attach_remove_node(struct rpci_attach *a, uint32_t slot)
     }
     pthread_mutex_unlock(&g_lock);
     return rc;
+}
+
+int rpci_attach_lock(struct rpci_attach *a)
+{
+    int rc;
+    pthread_mutex_lock(&g_lock);
+    if (a->forked) {
+        pthread_mutex_unlock(&g_lock);
+        return rpci_fail(RPC_EFORKED, "node inherited through fork()");
+    }
+    if ((rc = rpci_seg_lock(&a->seg)) != 0)
+        pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+void rpci_attach_unlock(struct rpci_attach *a)
+{
+    rpci_seg_unlock(&a->seg);
+    pthread_mutex_unlock(&g_lock);
+}
+
+void rpci_attach_sweep_now(struct rpci_attach *a)
+{
+    if (rpci_attach_lock(a) != 0)
+        return;
+    rpci_reg_sweep(&a->seg, a->owner_id);
+    rpci_attach_unlock(a);
 }
 
 void rpci_attach_auto_name(char out[RPC_NODE_NAME_MAX + 1])

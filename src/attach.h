@@ -33,6 +33,14 @@ int rpci_attach_add_node(const struct rpc_config *cfg, const char *name,
  * forked child this only drops the handle. */
 int rpci_attach_remove_node(struct rpci_attach *att, uint32_t slot);
 
+/* Take g_lock and the life-cycle lock, for data-plane table changes.
+ * Errors: RPC_EFORKED, RPC_ETIMEDOUT, RPC_ESYS. */
+int rpci_attach_lock(struct rpci_attach *att);
+void rpci_attach_unlock(struct rpci_attach *att);
+
+/* Reclaim dead nodes now (a publisher found a queue full). */
+void rpci_attach_sweep_now(struct rpci_attach *att);
+
 /* A unique node name for this process: "node-<pid>-<n>". */
 void rpci_attach_auto_name(char out[RPC_NODE_NAME_MAX + 1]);
 

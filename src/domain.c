@@ -75,6 +75,12 @@ int rpc_domain_list_nodes(const rpc_config *config, rpc_node_info *out, unsigned
             d->alive = rpci_reg_alive(&s, i) == 1;
             d->owner_id = src->owner_id;
             d->joined_unix_ns = src->joined_unix_ns;
+            d->stats.published = atomic_load_explicit(&src->published, memory_order_relaxed);
+            d->stats.delivered = atomic_load_explicit(&src->delivered, memory_order_relaxed);
+            d->stats.dropped = atomic_load_explicit(&src->dropped, memory_order_relaxed);
+            d->stats.received = atomic_load_explicit(&src->received, memory_order_relaxed);
+            d->stats.bytes_out = atomic_load_explicit(&src->bytes_out, memory_order_relaxed);
+            d->stats.bytes_in = atomic_load_explicit(&src->bytes_in, memory_order_relaxed);
         }
         n++;
     }

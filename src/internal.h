@@ -26,7 +26,22 @@ struct rpc_config {
     unsigned mode;
     unsigned max_nodes;
     int allow_foreign_owner;
+    size_t max_msg_size;
+    size_t queue_size;
+    unsigned max_subs;
+    int receive_mode;
+    int spin_us;
 };
+
+/* Where each region of a segment made with cfg starts; see layout.h. */
+struct rpci_geometry {
+    uint64_t node_table_off;
+    uint64_t sub_table_off;
+    uint64_t ring_pool_off;
+    uint64_t ring_block_size;
+    uint64_t min_size;            /* room for the tables and two rings */
+};
+void rpci_geometry(const struct rpc_config *cfg, struct rpci_geometry *g);
 
 /* Fill *cfg from src, or from the defaults (and $LIBRPC_SHM_NAME) if NULL. */
 int rpci_config_resolve(const rpc_config *src, struct rpc_config *cfg);

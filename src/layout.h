@@ -6,7 +6,10 @@
  *
  *   offset 0                header (struct rpcl_header), one page
  *   header.node_table_off   max_nodes slots of struct rpcl_node
- *   header.heap_off         the rest, for queues and tables
+ *   header.heap_off         the rest:
+ *     heap_off                max_subs entries of struct rpcl_sub
+ *     ring_pool_off           ring_count blocks of ring_block_size bytes,
+ *                             each a struct rpcl_ring then its data bytes
  *
  * Invariants:
  * - magic is written last (release) by the initialiser and read first
@@ -29,7 +32,7 @@
 #include <stdint.h>
 
 #define RPC_SEG_MAGIC UINT64_C(0x314D48534350524C) /* "LRPCSHM1" little-endian */
-#define RPC_LAYOUT_VERSION 1u
+#define RPC_LAYOUT_VERSION 2u
 #define RPC_HEADER_SIZE 4096u
 #define RPC_NODE_SLOT_SIZE 256u
 
@@ -57,6 +60,13 @@ struct rpcl_header {
     _Atomic uint32_t num_nodes;   /* occupied node slots: the reference count */
     _Atomic uint32_t generation;  /* bumped on every node-table change */
     _Atomic uint64_t next_incarnation; /* source of node incarnation numbers */
+    /* Data plane geometry, fixed at initialisation like the rest. */
+    uint32_t max_subs;
+    uint32_t sub_entry_size;      /* sizeof(struct rpcl_sub) */
+    uint64_t ring_pool_off;
+    uint32_t ring_count;
+    uint32_t max_msg_size;        /* largest payload a publisher may send */
+    uint64_t ring_block_size;     /* ring header + data capacity */
 };
 
 struct rpcl_node {
@@ -66,10 +76,77 @@ struct rpcl_node {
     uint64_t incarnation;         /* unique per registration in this segment */
     int64_t joined_unix_ns;
     char name[64];                /* NUL-terminated; validated on read */
-    uint8_t reserved[RPC_NODE_SLOT_SIZE - 96];
+    /* Wake-up: an event count the receiver sleeps on (futex word) and a
+     * flag telling publishers whether a wake-up system call is needed. */
+    _Atomic uint32_t wake_seq;
+    _Atomic uint32_t sleeping;
+    /* Counters, each written only by the owning process (relaxed). */
+    _Atomic uint64_t published;   /* rpc_publish calls past argument checks */
+    _Atomic uint64_t delivered;   /* message copies queued to subscribers */
+    _Atomic uint64_t dropped;     /* copies not queued: subscriber queue full */
+    _Atomic uint64_t received;    /* messages dispatched to callbacks */
+    _Atomic uint64_t bytes_out;   /* payload bytes queued */
+    _Atomic uint64_t bytes_in;    /* payload bytes dispatched */
+    uint8_t reserved[RPC_NODE_SLOT_SIZE - 152];
+};
+
+/* A subscription: node (slot, incarnation) wants (group, topic).  seq
+ * changes at every reuse of the entry, so a record addressed to an old
+ * subscription is recognised and dropped. */
+enum rpcl_sub_state { RPCL_SUB_FREE = 0, RPCL_SUB_ACTIVE = 1 };
+#define RPCL_NAME_SIZE 64
+struct rpcl_sub {
+    _Atomic uint32_t state;
+    uint32_t node_slot;
+    uint64_t node_incarnation;
+    _Atomic uint32_t seq;         /* bumped when freed: readers detect reuse */
+    uint32_t reserved0;
+    char group[RPCL_NAME_SIZE];
+    char topic[RPCL_NAME_SIZE];
+    uint8_t reserved[8];
+};
+
+/* A single-producer single-consumer queue from one publisher node to one
+ * subscriber node.  head and tail are byte counters that only grow; a
+ * record never wraps (a WRAP record fills the end instead).  The block is
+ * reused only after both ends have set their DONE bit (or were found dead):
+ * until then either end may still touch it. */
+enum rpcl_ring_state { RPCL_RING_FREE = 0, RPCL_RING_ACTIVE = 1 };
+#define RPCL_RING_PUB_DONE 1u
+#define RPCL_RING_SUB_DONE 2u
+struct rpcl_ring {
+    _Atomic uint32_t state;
+    _Atomic uint32_t done;        /* RPCL_RING_*_DONE bits */
+    uint32_t pub_slot;
+    uint32_t sub_slot;
+    uint64_t pub_incarnation;
+    uint64_t sub_incarnation;
+    uint8_t pad0[32];
+    /* Producer's line. */
+    _Atomic uint64_t tail;        /* bytes committed */
+    uint8_t pad1[56];
+    /* Consumer's line. */
+    _Atomic uint64_t head;        /* bytes consumed */
+    _Atomic uint32_t space_seq;   /* futex word: bumped when head moves for a waiter */
+    _Atomic uint32_t pub_waiting; /* the producer sleeps on space_seq */
+    uint8_t pad2[48];
+};
+#define RPCL_RING_HDR_SIZE 192u
+
+/* Record header inside a ring's data; payload follows, padded to 8. */
+#define RPCL_REC_WRAP 0xFFFFFFFFu
+struct rpcl_rec {
+    uint32_t len;                 /* payload bytes, or RPCL_REC_WRAP */
+    uint32_t sub_index;           /* subscription entry addressed */
+    uint32_t sub_seq;             /* its seq at publication */
+    uint32_t reserved;
+    uint64_t msg_seq;             /* per publisher node, from 1 */
 };
 
 _Static_assert(sizeof(struct rpcl_header) <= RPC_HEADER_SIZE, "header fits its page");
 _Static_assert(sizeof(struct rpcl_node) == RPC_NODE_SLOT_SIZE, "node slot size");
+_Static_assert(sizeof(struct rpcl_sub) == 160, "subscription entry size");
+_Static_assert(sizeof(struct rpcl_ring) == RPCL_RING_HDR_SIZE, "ring header size");
+_Static_assert(sizeof(struct rpcl_rec) == 24, "record header size");
 
 #endif

@@ -1,22 +1,15 @@
 /*
- * node.c - the public node handle.
+ * node.c - the public node handle: create, destroy, identity.
  *
- * A handle is private memory of the process that created it: it records the
- * attachment and slot of its node.  All shared state goes through attach.c.
+ * A handle is private memory of the process that created it.  Shared state
+ * goes through attach.c (membership, slots) and pubsub.c (messages).
  */
-#include "attach.h"
+#include "node_impl.h"
 #include "platform/platform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct rpc_node {
-    struct rpci_attach *att;
-    uint32_t slot;
-    uint64_t incarnation;
-    char name[RPC_NODE_NAME_MAX + 1];
-};
 
 /* Auto names can collide across PID namespaces; retry with random ones. */
 static int add_auto_named(const struct rpc_config *cfg, struct rpc_node *n)
@@ -31,6 +24,24 @@ static int add_auto_named(const struct rpc_config *cfg, struct rpc_node *n)
         rc = rpci_attach_add_node(cfg, n->name, &n->att, &n->slot, &n->incarnation);
     }
     return rc;
+}
+
+static int register_node(const struct rpc_config *cfg, const char *name, struct rpc_node *n)
+{
+    if (name == NULL)
+        return add_auto_named(cfg, n);
+    strcpy(n->name, name);
+    return rpci_attach_add_node(cfg, n->name, &n->att, &n->slot, &n->incarnation);
+}
+
+static int start_receiver(struct rpc_node *n)
+{
+    if (n->receive_mode != RPC_RECEIVE_THREAD)
+        return 0;
+    if (pthread_create(&n->thread, NULL, rpci_node_receive_main, n) != 0)
+        return rpci_fail(RPC_ESYS, "node %s: cannot start its receive thread", n->name);
+    n->thread_started = 1;
+    return 0;
 }
 
 int rpc_node_create(const rpc_config *config, const char *name, rpc_node **out)
@@ -50,13 +61,15 @@ int rpc_node_create(const rpc_config *config, const char *name, rpc_node **out)
         return rc;
     if ((n = calloc(1, sizeof *n)) == NULL)
         return rpci_fail(RPC_ENOMEM, "rpc_node_create: out of memory");
-    if (name != NULL) {
-        strcpy(n->name, name);
-        rc = rpci_attach_add_node(&cfg, n->name, &n->att, &n->slot, &n->incarnation);
-    } else {
-        rc = add_auto_named(&cfg, n);
+    n->receive_mode = cfg.receive_mode;
+    n->spin_us = cfg.spin_us;
+    if ((rc = register_node(&cfg, name, n)) != 0) {
+        free(n);
+        return rc;
     }
-    if (rc != 0) {
+    if ((rc = rpci_node_data_init(n)) != 0 || (rc = start_receiver(n)) != 0) {
+        rpci_attach_remove_node(n->att, n->slot);
+        rpci_node_data_free(n);
         free(n);
         return rc;
     }
@@ -70,7 +83,16 @@ int rpc_node_destroy(rpc_node *node)
     rpci_clear_detail();
     if (node == NULL)
         return 0;
+    if (node->thread_started && pthread_equal(pthread_self(), node->thread))
+        return rpci_fail(RPC_EINVAL, "node %s: cannot be destroyed from its own callback",
+                         node->name);
+    if (node->thread_started && !node->att->forked) {
+        atomic_store_explicit(&node->stop, 1, memory_order_relaxed);
+        rpci_node_wake(node);
+        pthread_join(node->thread, NULL);
+    }
     rc = rpci_attach_remove_node(node->att, node->slot);
+    rpci_node_data_free(node);
     free(node);
     return rc;
 }
@@ -88,4 +110,22 @@ const char *rpc_node_shm_name(const rpc_node *node)
 uint64_t rpc_node_segment_id(const rpc_node *node)
 {
     return node != NULL ? node->att->seg.segment_id : 0;
+}
+
+int rpc_node_get_stats(const rpc_node *node, rpc_node_stats *out)
+{
+    const struct rpcl_node *s;
+    rpci_clear_detail();
+    if (node == NULL || out == NULL)
+        return rpci_fail(RPC_EINVAL, "rpc_node_get_stats: NULL argument");
+    if (node->att->forked)
+        return rpci_fail(RPC_EFORKED, "node %s was inherited through fork()", node->name);
+    s = rpci_node_shm(node);
+    out->published = atomic_load_explicit(&s->published, memory_order_relaxed);
+    out->delivered = atomic_load_explicit(&s->delivered, memory_order_relaxed);
+    out->dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed);
+    out->received = atomic_load_explicit(&s->received, memory_order_relaxed);
+    out->bytes_out = atomic_load_explicit(&s->bytes_out, memory_order_relaxed);
+    out->bytes_in = atomic_load_explicit(&s->bytes_in, memory_order_relaxed);
+    return 0;
 }

@@ -13,7 +13,10 @@
  */
 #include "registry.h"
 #include "platform/platform.h"
+#include "ring.h"
+#include "subs.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -62,6 +65,9 @@ int rpci_reg_add(struct rpci_seg *s, uint64_t owner_id, const char *name, uint64
                          s->name, i);
     {
         struct rpcl_node *n = rpci_seg_node(s, i);
+        /* Counters and wake-up state start from zero for every node. */
+        memset((char *)n + offsetof(struct rpcl_node, wake_seq), 0,
+               sizeof *n - offsetof(struct rpcl_node, wake_seq));
         memset(n->name, 0, sizeof n->name);
         strcpy(n->name, name);
         n->pid = (uint32_t)getpid();
@@ -78,9 +84,15 @@ int rpci_reg_add(struct rpci_seg *s, uint64_t owner_id, const char *name, uint64
     return (int)i;
 }
 
+/* Free a slot and everything the node had in the data plane: its
+ * subscriptions go, its queues are marked done in both directions and freed
+ * once the other end is done too. */
 static void free_slot(struct rpci_seg *s, uint32_t slot)
 {
     struct rpcl_node *n = rpci_seg_node(s, slot);
+    rpci_sub_release_node(s, slot, n->incarnation);
+    rpci_ring_release_node(s, slot, n->incarnation);
+    rpci_ring_collect(s);
     atomic_store_explicit(&n->state, RPCL_NODE_FREE, memory_order_release);
     n->owner_id = 0;
     n->pid = 0;
@@ -105,7 +117,7 @@ int rpci_reg_alive(const struct rpci_seg *s, uint32_t slot)
 }
 
 /* A slot not ours whose lock nobody holds: its process is gone. */
-static int is_dead(const struct rpci_seg *s, uint32_t i, uint64_t owner_id)
+int rpci_reg_is_dead(const struct rpci_seg *s, uint32_t i, uint64_t owner_id)
 {
     if (!slot_used(s, i) || rpci_seg_node(s, i)->owner_id == owner_id)
         return 0;
@@ -116,7 +128,7 @@ int rpci_reg_any_dead(const struct rpci_seg *s, uint64_t owner_id)
 {
     uint32_t i;
     for (i = 0; i < s->max_nodes; i++)
-        if (is_dead(s, i, owner_id))
+        if (rpci_reg_is_dead(s, i, owner_id))
             return 1;
     return 0;
 }
@@ -126,10 +138,12 @@ int rpci_reg_sweep(struct rpci_seg *s, uint64_t owner_id)
     int reclaimed = 0;
     uint32_t i;
     for (i = 0; i < s->max_nodes; i++) {
-        if (is_dead(s, i, owner_id)) {
+        if (rpci_reg_is_dead(s, i, owner_id)) {
             free_slot(s, i);
             reclaimed++;
         }
     }
+    /* Queues whose live ends let go since the last sweep. */
+    rpci_ring_collect(s);
     return reclaimed;
 }

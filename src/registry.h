@@ -20,6 +20,9 @@ void rpci_reg_remove(struct rpci_seg *s, uint32_t slot);
  * lock held.  Returns the number reclaimed. */
 int rpci_reg_sweep(struct rpci_seg *s, uint64_t owner_id);
 
+/* Lock-free: is slot i registered, not ours, and without a live holder? */
+int rpci_reg_is_dead(const struct rpci_seg *s, uint32_t i, uint64_t owner_id);
+
 /* Lock-free pre-check for the sweeper: is any slot not ours dead? */
 int rpci_reg_any_dead(const struct rpci_seg *s, uint64_t owner_id);
 

@@ -75,6 +75,23 @@ void rpci_seg_unlock(struct rpci_seg *s)
  * RPC_E* code naming the first problem, with a detail line. */
 #define RPCI_HALF 1
 
+/* Subscription table and ring pool inside the file, rings able to hold two
+ * maximum-size records: what the data plane assumes without re-checking. */
+static int data_geometry_ok(const struct rpcl_header *h, uint64_t file_size)
+{
+    uint64_t subs_end = h->heap_off + (uint64_t)h->max_subs * sizeof(struct rpcl_sub);
+    uint64_t cap = h->ring_block_size - RPCL_RING_HDR_SIZE;
+    uint64_t rec = sizeof(struct rpcl_rec) + (((uint64_t)h->max_msg_size + 7) & ~(uint64_t)7);
+    if (h->sub_entry_size != sizeof(struct rpcl_sub) || h->max_subs == 0 ||
+        h->max_subs > (1u << 20) || subs_end > h->ring_pool_off)
+        return 0;
+    if (h->ring_block_size <= RPCL_RING_HDR_SIZE || h->ring_block_size > (UINT64_C(1) << 31) ||
+        (cap & (cap - 1)) != 0 || cap < 2 * rec || h->max_msg_size > (16u << 20))
+        return 0;
+    return h->ring_pool_off <= file_size &&
+           (uint64_t)h->ring_count <= (file_size - h->ring_pool_off) / h->ring_block_size;
+}
+
 static int check_header(const char *name, const struct rpcl_header *h, uint64_t file_size)
 {
     uint64_t magic = atomic_load_explicit(&h->magic, memory_order_relaxed);
@@ -106,6 +123,9 @@ static int check_header(const char *name, const struct rpcl_header *h, uint64_t 
         h->node_table_off != RPC_HEADER_SIZE || h->heap_off < table_end ||
         h->heap_off > file_size || h->heap_size > file_size - h->heap_off)
         return rpci_fail(RPC_ECORRUPT, "segment %s: header geometry out of bounds", name);
+    if (!data_geometry_ok(h, file_size))
+        return rpci_fail(RPC_ECORRUPT, "segment %s: queue or subscription geometry out of bounds",
+                         name);
     return 0;
 }
 
@@ -209,6 +229,11 @@ static void adopt_geometry(struct rpci_seg *s, const struct rpcl_header *h)
     s->heap_off = h->heap_off;
     s->heap_size = h->heap_size;
     s->segment_id = h->segment_id;
+    s->max_subs = h->max_subs;
+    s->ring_count = h->ring_count;
+    s->ring_pool_off = h->ring_pool_off;
+    s->ring_block_size = h->ring_block_size;
+    s->max_msg_size = h->max_msg_size;
 }
 
 /* Give the file `size` zeroed bytes.  Same size: punch a hole, so a tool
@@ -231,9 +256,10 @@ static int zero_and_size(struct rpci_seg *s, uint64_t old_size, size_t size)
 static int initialise(const struct rpc_config *cfg, struct rpci_seg *s, uint64_t old_size)
 {
     struct rpcl_header *h;
+    struct rpci_geometry g;
     size_t size = cfg->shm_size;
-    size_t table = (size_t)cfg->max_nodes * RPC_NODE_SLOT_SIZE;
     int rc;
+    rpci_geometry(cfg, &g);
     if ((rc = zero_and_size(s, old_size, size)) != 0)
         return rc;
     if ((rc = map_rw(s, size)) != 0)
@@ -245,9 +271,15 @@ static int initialise(const struct rpc_config *cfg, struct rpci_seg *s, uint64_t
     h->segment_id = rpcp_random64();
     h->max_nodes = cfg->max_nodes;
     h->node_slot_size = RPC_NODE_SLOT_SIZE;
-    h->node_table_off = RPC_HEADER_SIZE;
-    h->heap_off = (RPC_HEADER_SIZE + table + 4095) & ~(size_t)4095;
-    h->heap_size = size > h->heap_off ? size - h->heap_off : 0;
+    h->node_table_off = g.node_table_off;
+    h->heap_off = g.sub_table_off;
+    h->heap_size = size - g.sub_table_off;
+    h->max_subs = cfg->max_subs;
+    h->sub_entry_size = sizeof(struct rpcl_sub);
+    h->ring_pool_off = g.ring_pool_off;
+    h->ring_block_size = g.ring_block_size;
+    h->ring_count = (uint32_t)((size - g.ring_pool_off) / g.ring_block_size);
+    h->max_msg_size = (uint32_t)cfg->max_msg_size;
     h->created_unix_ns = rpcp_now_unix_ns();
     h->creator_pid = (uint32_t)getpid();
     test_crash_point("init");

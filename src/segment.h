@@ -24,6 +24,11 @@ struct rpci_seg {
     uint64_t heap_off;
     uint64_t heap_size;
     uint64_t segment_id;
+    uint32_t max_subs;            /* subscription table at heap_off */
+    uint32_t ring_count;
+    uint64_t ring_pool_off;
+    uint64_t ring_block_size;
+    uint32_t max_msg_size;
 };
 
 /* The result of looking at a segment without joining it. */
@@ -42,6 +47,16 @@ static inline struct rpcl_header *rpci_seg_header(const struct rpci_seg *s)
 static inline struct rpcl_node *rpci_seg_node(const struct rpci_seg *s, uint32_t i)
 {
     return (struct rpcl_node *)(s->base + s->node_table_off + (size_t)i * RPC_NODE_SLOT_SIZE);
+}
+
+static inline struct rpcl_sub *rpci_seg_sub(const struct rpci_seg *s, uint32_t i)
+{
+    return (struct rpcl_sub *)(s->base + s->heap_off + (size_t)i * sizeof(struct rpcl_sub));
+}
+
+static inline struct rpcl_ring *rpci_seg_ring(const struct rpci_seg *s, uint32_t i)
+{
+    return (struct rpcl_ring *)(s->base + s->ring_pool_off + (size_t)i * s->ring_block_size);
 }
 
 /* Join the domain cfg names: create, repair or validate its segment and take

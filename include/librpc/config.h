@@ -10,6 +10,10 @@
  *   access mode    0600 (applied whatever the umask)
  *   max nodes      64
  *   foreign owner  refused
+ *   max message    64 KiB payload
+ *   queue size     256 KiB per (publisher, subscriber) pair
+ *   max subs       4096 subscriptions in the domain
+ *   receive mode   RPC_RECEIVE_THREAD, spinning 50 us before sleeping
  *
  * Setters validate at once and leave the configuration unchanged on error.
  * Thread-safety: a configuration may be read by many threads at once (it is
@@ -33,6 +37,16 @@ extern "C" {
 #define RPC_SHM_NAME_MAX 255
 /* Environment variable that overrides the default segment name. */
 #define RPC_ENV_SHM_NAME "LIBRPC_SHM_NAME"
+#define RPC_DEFAULT_MAX_MSG_SIZE ((size_t)64 << 10)
+#define RPC_DEFAULT_QUEUE_SIZE ((size_t)256 << 10)
+#define RPC_DEFAULT_MAX_SUBS 4096u
+#define RPC_DEFAULT_SPIN_US 50
+
+/* How a node's callbacks are run (rpc_config_set_receive_mode). */
+enum rpc_receive_mode {
+    RPC_RECEIVE_THREAD = 0,  /* a thread of the library's calls them */
+    RPC_RECEIVE_MANUAL = 1   /* the caller calls rpc_node_poll() */
+};
 
 typedef struct rpc_config rpc_config;
 
@@ -57,7 +71,8 @@ int rpc_config_set_shm_name(rpc_config *cfg, const char *name);
 /*
  * rpc_config_set_shm_size - size of a segment this process creates.  An
  * existing segment keeps the size it was created with.  The minimum depends
- * on max_nodes (see rpc_config_min_shm_size); the maximum is 1 TiB.
+ * on the other settings (see rpc_config_min_shm_size); the maximum is 1 TiB.
+ * The segment's pages are allocated only as they are used.
  * Errors: RPC_EINVAL (NULL), RPC_EBADSIZE.
  */
 int rpc_config_set_shm_size(rpc_config *cfg, size_t bytes);
@@ -86,14 +101,64 @@ int rpc_config_set_max_nodes(rpc_config *cfg, unsigned max_nodes);
  */
 int rpc_config_set_allow_foreign_owner(rpc_config *cfg, int allow);
 
+/*
+ * rpc_config_set_max_msg_size - largest payload (bytes) publishers of a
+ * segment this process creates may send: 0..16 MiB.  The queue size must
+ * hold at least two messages of that size.
+ * Errors: RPC_EINVAL (NULL), RPC_EBADSIZE (too large, or queue/segment too
+ * small for it).
+ */
+int rpc_config_set_max_msg_size(rpc_config *cfg, size_t bytes);
+
+/*
+ * rpc_config_set_queue_size - bytes of each (publisher, subscriber) queue in
+ * a segment this process creates: a power of two, 4 KiB..1 GiB, holding at
+ * least two maximum-size messages.
+ * Errors: RPC_EINVAL (NULL), RPC_EBADSIZE.
+ */
+int rpc_config_set_queue_size(rpc_config *cfg, size_t bytes);
+
+/*
+ * rpc_config_set_max_subs - subscription-table size of a segment this
+ * process creates: 1..1048576.
+ * Errors: RPC_EINVAL (NULL or out of range), RPC_EBADSIZE (segment too
+ * small).
+ */
+int rpc_config_set_max_subs(rpc_config *cfg, unsigned max_subs);
+
+/*
+ * rpc_config_set_receive_mode - RPC_RECEIVE_THREAD (default: each node gets
+ * a receive thread that runs its callbacks) or RPC_RECEIVE_MANUAL (the
+ * caller drives the node with rpc_node_poll()).
+ * Errors: RPC_EINVAL (NULL or unknown mode).
+ */
+int rpc_config_set_receive_mode(rpc_config *cfg, int mode);
+
+/*
+ * rpc_config_set_spin_us - how long an idle receiver polls its queues
+ * before it sleeps in the kernel: 0 sleeps at once (lowest CPU), -1 never
+ * sleeps (lowest latency, one busy core per node), else 1..1000000 us.
+ * Errors: RPC_EINVAL (NULL or out of range).
+ */
+int rpc_config_set_spin_us(rpc_config *cfg, int spin_us);
+
 /* Getters: the value in effect (defaults for a NULL cfg). Thread-safe. */
 const char *rpc_config_shm_name(const rpc_config *cfg);
 size_t rpc_config_shm_size(const rpc_config *cfg);
 unsigned rpc_config_mode(const rpc_config *cfg);
 unsigned rpc_config_max_nodes(const rpc_config *cfg);
 
-/* rpc_config_min_shm_size - smallest valid segment size for max_nodes. */
+size_t rpc_config_max_msg_size(const rpc_config *cfg);
+size_t rpc_config_queue_size(const rpc_config *cfg);
+
+/* rpc_config_min_shm_size - smallest valid segment size for max_nodes
+ * nodes, the other settings at their defaults.  Thread-safe. */
 size_t rpc_config_min_shm_size(unsigned max_nodes);
+
+/* rpc_config_required_shm_size - smallest valid segment size for all of
+ * cfg's settings (NULL: the defaults): header, node and subscription tables
+ * and room for two queues.  Thread-safe. */
+size_t rpc_config_required_shm_size(const rpc_config *cfg);
 
 #ifdef __cplusplus
 }

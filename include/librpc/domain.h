@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include "config.h"
 #include "node.h"
+#include "pubsub.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -85,6 +86,7 @@ typedef struct rpc_node_info {
     int alive;                /* 1: its process holds it; 0: dead, awaiting reclaim */
     uint64_t owner_id;        /* random id of the owning process's attachment */
     int64_t joined_unix_ns;
+    rpc_node_stats stats;     /* message counters, see pubsub.h */
 } rpc_node_info;
 
 /*

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "node.h"
 #include "domain.h"
+#include "pubsub.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -16,6 +16,7 @@
 #ifndef RPC_PLATFORM_H
 #define RPC_PLATFORM_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 enum rpcp_lock_type { RPCP_UNLOCK = 0, RPCP_SHARED = 1, RPCP_EXCLUSIVE = 2 };
@@ -37,6 +38,13 @@ int rpcp_lock_held_by_other(int fd, unsigned byte);
  * size, so that other mappings stay valid.  Returns 0 or -errno
  * (-EOPNOTSUPP where the file system cannot punch holes). */
 int rpcp_zero_file(int fd, uint64_t size);
+
+/* Wait while *word == expected, at most timeout_ns (< 0: no limit), or
+ * until a wake-up.  Works across processes on shared memory.  Spurious
+ * returns are allowed: callers re-check their condition. */
+void rpcp_wait_word(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
+/* Wake every waiter on word. */
+void rpcp_wake_word(_Atomic uint32_t *word);
 
 /* 64 random bits from the kernel; never 0. */
 uint64_t rpcp_random64(void);

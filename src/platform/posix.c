@@ -11,6 +11,11 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 
 #ifndef F_OFD_SETLK
 #error "librpc needs open-file-description locks (F_OFD_SETLK); port src/platform for this system"
@@ -70,6 +75,40 @@ int rpcp_zero_file(int fd, uint64_t size)
     return -EOPNOTSUPP;
 #endif
 }
+
+#ifdef __linux__
+/* Shared (not FUTEX_PRIVATE) futexes: the word lives in a MAP_SHARED
+ * mapping and the waiters are in other processes. */
+void rpcp_wait_word(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+{
+    struct timespec ts, *tp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000);
+        tp = &ts;
+    }
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, tp, NULL, 0);
+}
+
+void rpcp_wake_word(_Atomic uint32_t *word)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+#else
+/* Without futexes: poll.  Correct (callers re-check), only slower. */
+void rpcp_wait_word(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+{
+    uint64_t nap = 50000;
+    if (atomic_load_explicit(word, memory_order_acquire) != expected)
+        return;
+    rpcp_sleep_ns(timeout_ns >= 0 && (uint64_t)timeout_ns < nap ? (uint64_t)timeout_ns : nap);
+}
+
+void rpcp_wake_word(_Atomic uint32_t *word)
+{
+    (void)word;
+}
+#endif
 
 uint64_t rpcp_random64(void)
 {

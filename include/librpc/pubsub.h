@@ -1,0 +1,121 @@
+/*
+ * librpc/pubsub.h - publishing and subscribing.
+ *
+ * Messages are addressed by (group, topic): two names of 1..63 printable,
+ * non-space ASCII bytes.  Every live node subscribed to a topic when a
+ * message is published gets it exactly once; messages of one publishing
+ * node arrive in publication order.  There is no history: a node that
+ * subscribes late gets only messages published after rpc_subscribe()
+ * returned.  A node subscribed to a topic it publishes receives its own
+ * messages, like any other subscriber.
+ *
+ * Each (publisher node, subscriber node) pair has its own queue in the
+ * segment (see rpc_config_set_queue_size).  When a queue is full the
+ * publisher chooses per call: wait up to a timeout, or fail at once with
+ * RPC_EAGAIN (the copy is dropped and counted).
+ *
+ * Callbacks run on the node's receive thread (RPC_RECEIVE_THREAD) or inside
+ * rpc_node_poll() (RPC_RECEIVE_MANUAL), one at a time per node.  The
+ * message and its bytes are valid only during the callback.
+ */
+#ifndef LIBRPC_PUBSUB_H
+#define LIBRPC_PUBSUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "node.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RPC_TOPIC_NAME_MAX 63
+
+/* Timeouts (milliseconds) for rpc_publish and rpc_node_poll. */
+#define RPC_NO_WAIT 0
+#define RPC_WAIT_FOREVER (-1)
+
+typedef struct rpc_message {
+    const char *group;
+    const char *topic;
+    const void *data;        /* payload, valid during the callback only */
+    size_t size;
+    uint64_t seq;            /* per publishing node, from 1, in order */
+    const char *publisher;   /* publishing node's name */
+} rpc_message;
+
+typedef void (*rpc_message_cb)(rpc_node *node, const rpc_message *msg, void *user);
+
+/*
+ * rpc_subscribe - deliver messages on (group, topic) to cb(node, msg, user).
+ * Errors: RPC_EINVAL (NULL node or cb), RPC_EBADTOPIC, RPC_EEXIST (already
+ * subscribed: unsubscribe first to change the callback), RPC_ENOSPC
+ * (subscription table full), RPC_EFORKED, RPC_ETIMEDOUT, RPC_ENOMEM.
+ * Thread-safety: safe from any thread, including the node's callbacks.
+ */
+int rpc_subscribe(rpc_node *node, const char *group, const char *topic, rpc_message_cb cb,
+                  void *user);
+
+/*
+ * rpc_unsubscribe - stop delivering (group, topic).  Messages already queued
+ * for it are discarded.  After it returns, no new callback for the topic
+ * starts; one already running on the receive thread may still finish.
+ * Errors: RPC_EINVAL, RPC_EBADTOPIC, RPC_ENOTSUB, RPC_EFORKED, RPC_ETIMEDOUT.
+ * Thread-safety: safe from any thread, including the node's callbacks.
+ */
+int rpc_unsubscribe(rpc_node *node, const char *group, const char *topic);
+
+/*
+ * rpc_is_subscribed - 1 if the node is subscribed to (group, topic), 0 if
+ * not.  Errors: RPC_EINVAL, RPC_EBADTOPIC.  Thread-safe.
+ */
+int rpc_is_subscribed(rpc_node *node, const char *group, const char *topic);
+
+/*
+ * rpc_publish - send size bytes (size may be 0, data then may be NULL) to
+ * every subscriber of (group, topic) in the domain.
+ * timeout_ms: how long to wait for room when a subscriber's queue is full:
+ * RPC_NO_WAIT (0) fails at once, RPC_WAIT_FOREVER (-1) waits as long as the
+ * subscriber lives, > 0 waits that many milliseconds.  A subscriber that
+ * dies never blocks a publisher: its queue is abandoned.
+ * Returns 0 when every subscriber got the message (also when there are
+ * none).  Errors: RPC_EINVAL, RPC_EBADTOPIC, RPC_EMSGSIZE (larger than the
+ * segment's maximum: nothing is sent), RPC_EAGAIN (a queue was full with
+ * RPC_NO_WAIT) or RPC_ETIMEDOUT (a queue stayed full): in both cases the
+ * other subscribers did get the message, the full ones did not, and the
+ * node's dropped counter says how many copies were lost; RPC_ENOSPC (no
+ * room for another queue in the segment: that subscriber did not get it),
+ * RPC_EFORKED.
+ * Thread-safety: safe from any thread; concurrent publishers on one node
+ * are serialised.
+ */
+int rpc_publish(rpc_node *node, const char *group, const char *topic, const void *data,
+                size_t size, int timeout_ms);
+
+/*
+ * rpc_node_poll - for a node created with RPC_RECEIVE_MANUAL: run the
+ * callbacks of queued messages, waiting up to timeout_ms (0: do not wait,
+ * -1: forever) for the first one.  Returns the number of callbacks run.
+ * Errors: RPC_EINVAL, RPC_EMODE (the node has a receive thread), RPC_EFORKED.
+ * Thread-safety: call from one thread at a time per node.
+ */
+int rpc_node_poll(rpc_node *node, int timeout_ms);
+
+/* Per-node counters (see rpc_node_stats and rpc_domain_list_nodes). */
+typedef struct rpc_node_stats {
+    uint64_t published;      /* rpc_publish calls that passed argument checks */
+    uint64_t delivered;      /* copies queued to subscribers */
+    uint64_t dropped;        /* copies lost to full queues */
+    uint64_t received;       /* messages passed to callbacks */
+    uint64_t bytes_out;      /* payload bytes queued */
+    uint64_t bytes_in;       /* payload bytes received */
+} rpc_node_stats;
+
+/* rpc_node_get_stats - read the node's counters.  Errors: RPC_EINVAL,
+ * RPC_EFORKED.  Thread-safe. */
+int rpc_node_get_stats(const rpc_node *node, rpc_node_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,583 @@
+/*
+ * pubsub.c - publishing, subscribing and receiving.
+ *
+ * A message goes from a publisher node to each subscriber node through the
+ * SPSC queue of that pair (ring.c), allocated in the segment the first time
+ * the pair needs one.  Publishers find their subscribers by scanning the
+ * subscription table (subs.c) and cache the result per topic until the
+ * segment's generation counter moves.
+ *
+ * Wake-up scheme (a Dekker pair per subscriber node slot):
+ *   receiver: seq = wake_seq; sleeping = 1; fence(seq_cst); re-check
+ *             queues; futex_wait(wake_seq, seq); sleeping = 0
+ *   publisher: commit record (release tail); fence(seq_cst);
+ *             if (sleeping) { wake_seq++; futex_wake(wake_seq) }
+ * Either the receiver's re-check sees the record or the publisher sees
+ * sleeping == 1; the wake_seq bump makes a wait that starts late return at
+ * once.  A receiver that is awake costs publishers no system call.
+ */
+#include "node_impl.h"
+#include "platform/platform.h"
+#include "registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- set-up --------------------------------------------------------------- */
+
+int rpci_node_data_init(struct rpc_node *n)
+{
+    pthread_mutexattr_t ma;
+    const struct rpci_seg *s = &n->att->seg;
+    n->out = calloc(s->max_nodes, sizeof *n->out);
+    n->subs = calloc(s->max_subs, sizeof *n->subs);
+    if (n->out == NULL || n->subs == NULL)
+        return rpci_fail(RPC_ENOMEM, "node %s: out of memory", n->name);
+    pthread_mutex_init(&n->pub_mu, NULL);
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&n->sub_mu, &ma);
+    pthread_mutexattr_destroy(&ma);
+    n->in_generation = ~atomic_load_explicit(&rpci_seg_header(s)->generation,
+                                             memory_order_acquire);
+    return 0;
+}
+
+void rpci_node_data_free(struct rpc_node *n)
+{
+    unsigned i;
+    for (i = 0; i < RPCI_TOPIC_BUCKETS; i++) {
+        struct rpci_pub_topic *t = n->topics[i], *next;
+        for (; t != NULL; t = next) {
+            next = t->next;
+            free(t->targets);
+            free(t);
+        }
+    }
+    if (n->subs != NULL)
+        for (i = 0; i < n->att->seg.max_subs; i++)
+            free(n->subs[i]);
+    free(n->subs);
+    free(n->out);
+    free(n->in);
+    if (!n->att->forked) {
+        pthread_mutex_destroy(&n->pub_mu);
+        pthread_mutex_destroy(&n->sub_mu);
+    }
+}
+
+static int check_names(const char *group, const char *topic)
+{
+    if (!rpci_valid_topic_name(group) || !rpci_valid_topic_name(topic))
+        return rpci_fail(RPC_EBADTOPIC, "group \"%.80s\" / topic \"%.80s\": need 1-63 "
+                         "printable characters, no spaces", group ? group : "(null)",
+                         topic ? topic : "(null)");
+    return 0;
+}
+
+static int check_node(const struct rpc_node *n, const char *fn)
+{
+    if (n == NULL)
+        return rpci_fail(RPC_EINVAL, "%s: node is NULL", fn);
+    if (n->att->forked)
+        return rpci_fail(RPC_EFORKED, "%s: node %s was inherited through fork()", fn, n->name);
+    return 0;
+}
+
+/* ---- subscribing ---------------------------------------------------------- */
+
+static struct rpci_local_sub *find_local(struct rpc_node *n, const char *group,
+                                         const char *topic)
+{
+    uint32_t i;
+    unsigned seen = 0;
+    for (i = 0; i < n->att->seg.max_subs && seen < n->nsubs; i++) {
+        struct rpci_local_sub *l = n->subs[i];
+        if (l == NULL)
+            continue;
+        seen++;
+        if (strcmp(l->group, group) == 0 && strcmp(l->topic, topic) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+int rpc_subscribe(rpc_node *n, const char *group, const char *topic, rpc_message_cb cb,
+                  void *user)
+{
+    struct rpci_local_sub *l;
+    int rc, idx;
+    uint32_t seq;
+    rpci_clear_detail();
+    if ((rc = check_node(n, "rpc_subscribe")) != 0 || (rc = check_names(group, topic)) != 0)
+        return rc;
+    if (cb == NULL)
+        return rpci_fail(RPC_EINVAL, "rpc_subscribe: callback is NULL");
+    if ((l = calloc(1, sizeof *l)) == NULL)
+        return rpci_fail(RPC_ENOMEM, "rpc_subscribe: out of memory");
+    pthread_mutex_lock(&n->sub_mu);
+    if (find_local(n, group, topic) != NULL) {
+        rc = rpci_fail(RPC_EEXIST, "node %s is already subscribed to %s/%s", n->name, group,
+                       topic);
+    } else if ((rc = rpci_attach_lock(n->att)) == 0) {
+        idx = rpci_sub_add(&n->att->seg, n->slot, n->incarnation, group, topic, &seq);
+        rpci_attach_unlock(n->att);
+        if (idx >= 0) {
+            l->index = (uint32_t)idx;
+            l->seq = seq;
+            l->cb = cb;
+            l->user = user;
+            strcpy(l->group, group);
+            strcpy(l->topic, topic);
+            n->subs[idx] = l;
+            n->nsubs++;
+            l = NULL;
+            rc = 0;
+        } else {
+            rc = idx;
+        }
+    }
+    pthread_mutex_unlock(&n->sub_mu);
+    free(l);
+    return rc;
+}
+
+int rpc_unsubscribe(rpc_node *n, const char *group, const char *topic)
+{
+    struct rpci_local_sub *l;
+    int rc;
+    rpci_clear_detail();
+    if ((rc = check_node(n, "rpc_unsubscribe")) != 0 || (rc = check_names(group, topic)) != 0)
+        return rc;
+    pthread_mutex_lock(&n->sub_mu);
+    if ((l = find_local(n, group, topic)) == NULL) {
+        rc = rpci_fail(RPC_ENOTSUB, "node %s is not subscribed to %s/%s", n->name, group, topic);
+    } else if ((rc = rpci_attach_lock(n->att)) == 0) {
+        rpci_sub_remove(&n->att->seg, l->index);
+        rpci_attach_unlock(n->att);
+        n->subs[l->index] = NULL;
+        n->nsubs--;
+        free(l);
+    }
+    pthread_mutex_unlock(&n->sub_mu);
+    return rc;
+}
+
+int rpc_is_subscribed(rpc_node *n, const char *group, const char *topic)
+{
+    int rc;
+    rpci_clear_detail();
+    if (n == NULL)
+        return rpci_fail(RPC_EINVAL, "rpc_is_subscribed: node is NULL");
+    if ((rc = check_names(group, topic)) != 0)
+        return rc;
+    pthread_mutex_lock(&n->sub_mu);
+    rc = find_local(n, group, topic) != NULL;
+    pthread_mutex_unlock(&n->sub_mu);
+    return rc;
+}
+
+/* ---- publishing: subscriber lists ------------------------------------------- */
+
+static unsigned hash_names(const char *group, const char *topic)
+{
+    unsigned h = 2166136261u;   /* FNV-1a over "group\0topic" */
+    for (; *group; group++)
+        h = (h ^ (unsigned char)*group) * 16777619u;
+    h *= 16777619u;
+    for (; *topic; topic++)
+        h = (h ^ (unsigned char)*topic) * 16777619u;
+    return h % RPCI_TOPIC_BUCKETS;
+}
+
+static struct rpci_pub_topic *topic_entry(struct rpc_node *n, const char *group,
+                                          const char *topic)
+{
+    unsigned b = hash_names(group, topic);
+    struct rpci_pub_topic *t;
+    for (t = n->topics[b]; t != NULL; t = t->next)
+        if (strcmp(t->topic, topic) == 0 && strcmp(t->group, group) == 0)
+            return t;
+    if ((t = calloc(1, sizeof *t)) == NULL)
+        return NULL;
+    strcpy(t->group, group);
+    strcpy(t->topic, topic);
+    t->generation = ~atomic_load_explicit(&rpci_seg_header(&n->att->seg)->generation,
+                                          memory_order_relaxed);
+    t->next = n->topics[b];
+    n->topics[b] = t;
+    return t;
+}
+
+/* Rebuild t's subscriber list if the segment changed since. */
+static int refresh_targets(struct rpc_node *n, struct rpci_pub_topic *t)
+{
+    const struct rpci_seg *s = &n->att->seg;
+    /* Acquire: pairs with the release bump of every table change. */
+    uint32_t gen = atomic_load_explicit(&rpci_seg_header(s)->generation, memory_order_acquire);
+    unsigned count;
+    if (gen == t->generation)
+        return 0;
+    for (;;) {
+        count = rpci_sub_match(s, t->group, t->topic, t->targets, t->cap);
+        if (count <= t->cap)
+            break;
+        free(t->targets);
+        t->cap = count + 8;
+        if ((t->targets = malloc(t->cap * sizeof *t->targets)) == NULL) {
+            t->cap = 0;
+            return rpci_fail(RPC_ENOMEM, "rpc_publish: out of memory");
+        }
+    }
+    t->ntargets = count;
+    t->generation = gen;
+    return 0;
+}
+
+/* ---- publishing: queues ------------------------------------------------------ */
+
+static void let_go(struct rpci_outbound *o)
+{
+    if (o->valid)
+        atomic_fetch_or_explicit(&o->p.r->done, RPCL_RING_PUB_DONE, memory_order_release);
+    o->valid = 0;
+}
+
+/* The queue to the target's node, allocated on first use. */
+static int outbound_for(struct rpc_node *n, const struct rpci_target *t,
+                        struct rpci_outbound **out)
+{
+    struct rpci_outbound *o = &n->out[t->node_slot];
+    int idx, rc;
+    if (o->valid && o->sub_inc == t->node_inc &&
+        !(atomic_load_explicit(&o->p.r->done, memory_order_acquire) & RPCL_RING_SUB_DONE)) {
+        *out = o;
+        return 0;
+    }
+    let_go(o);   /* the old subscriber of that slot is gone */
+    if ((rc = rpci_attach_lock(n->att)) != 0)
+        return rc;
+    idx = rpci_ring_alloc(&n->att->seg, n->slot, n->incarnation, t->node_slot, t->node_inc);
+    rpci_attach_unlock(n->att);
+    if (idx < 0)
+        return idx;
+    rpci_prod_init(&o->p, &n->att->seg, rpci_seg_ring(&n->att->seg, (uint32_t)idx));
+    o->sub_inc = t->node_inc;
+    o->valid = 1;
+    *out = o;
+    return 0;
+}
+
+static void notify(struct rpcl_node *sub)
+{
+    /* Dekker with the receiver's "sleeping" store (see top of file). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&sub->sleeping, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&sub->wake_seq, 1, memory_order_release);
+        rpcp_wake_word(&sub->wake_seq);
+    }
+}
+
+#define WAIT_SLICE_NS (10ull * 1000000ull)
+
+/* Wait for room in o until deadline_ns (0: forever).  Returns 0 when there
+ * is room, 1 when the subscriber is gone, RPC_ETIMEDOUT. */
+static int wait_for_room(struct rpc_node *n, struct rpci_outbound *o, uint32_t len,
+                         uint64_t deadline_ns)
+{
+    struct rpcl_ring *r = o->p.r;
+    for (;;) {
+        uint32_t seq = atomic_load_explicit(&r->space_seq, memory_order_acquire);
+        uint64_t now, slice = WAIT_SLICE_NS;
+        int room;
+        atomic_store_explicit(&r->pub_waiting, 1, memory_order_relaxed);
+        /* Dekker with the consumer's head store (see ring.c). */
+        atomic_thread_fence(memory_order_seq_cst);
+        room = rpci_prod_has_room(&o->p, len);
+        if (room || (atomic_load_explicit(&r->done, memory_order_acquire) & RPCL_RING_SUB_DONE)) {
+            atomic_store_explicit(&r->pub_waiting, 0, memory_order_relaxed);
+            return room ? 0 : 1;
+        }
+        now = rpcp_mono_ns();
+        if (deadline_ns != 0 && now >= deadline_ns) {
+            atomic_store_explicit(&r->pub_waiting, 0, memory_order_relaxed);
+            return RPC_ETIMEDOUT;
+        }
+        if (deadline_ns != 0 && deadline_ns - now < slice)
+            slice = deadline_ns - now;
+        rpcp_wait_word(&r->space_seq, seq, (int64_t)slice);
+        atomic_store_explicit(&r->pub_waiting, 0, memory_order_relaxed);
+        /* A full queue may mean a dead reader: reclaim it now rather than
+         * at the next periodic sweep. */
+        if (r->sub_slot < n->att->seg.max_nodes &&
+            rpci_reg_is_dead(&n->att->seg, r->sub_slot, n->att->owner_id))
+            rpci_attach_sweep_now(n->att);
+    }
+}
+
+static int send_one(struct rpc_node *n, const struct rpci_target *t, const struct rpcl_rec *hdr,
+                    const void *data, int timeout_ms, uint64_t deadline_ns)
+{
+    struct rpcl_node *me = rpci_node_shm(n);
+    struct rpci_outbound *o;
+    int rc;
+    if ((rc = outbound_for(n, t, &o)) != 0)
+        return rc;
+    while ((rc = rpci_prod_write(&o->p, hdr, data)) == RPC_EAGAIN && timeout_ms != 0) {
+        rc = wait_for_room(n, o, hdr->len, deadline_ns);
+        if (rc == 1)
+            return 0;   /* the subscriber left: nothing to deliver to */
+        if (rc != 0)
+            break;
+    }
+    if (rc != 0) {
+        atomic_fetch_add_explicit(&me->dropped, 1, memory_order_relaxed);
+        return rc;
+    }
+    atomic_fetch_add_explicit(&me->delivered, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&me->bytes_out, hdr->len, memory_order_relaxed);
+    notify(rpci_seg_node(&n->att->seg, t->node_slot));
+    return 0;
+}
+
+int rpc_publish(rpc_node *n, const char *group, const char *topic, const void *data,
+                size_t size, int timeout_ms)
+{
+    struct rpci_pub_topic *t;
+    struct rpcl_rec hdr;
+    uint64_t deadline = 0;
+    int rc, first_err = 0;
+    unsigned i;
+    if ((rc = check_node(n, "rpc_publish")) != 0 || (rc = check_names(group, topic)) != 0)
+        return rc;
+    if ((data == NULL && size > 0) || timeout_ms < RPC_WAIT_FOREVER)
+        return rpci_fail(RPC_EINVAL, "rpc_publish: NULL data or bad timeout");
+    if (size > n->att->seg.max_msg_size)
+        return rpci_fail(RPC_EMSGSIZE, "rpc_publish: %zu bytes, the segment allows %u", size,
+                         n->att->seg.max_msg_size);
+    if (timeout_ms > 0)
+        deadline = rpcp_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+    pthread_mutex_lock(&n->pub_mu);
+    if ((t = topic_entry(n, group, topic)) == NULL)
+        rc = rpci_fail(RPC_ENOMEM, "rpc_publish: out of memory");
+    else
+        rc = refresh_targets(n, t);
+    if (rc == 0) {
+        memset(&hdr, 0, sizeof hdr);
+        hdr.len = (uint32_t)size;
+        hdr.msg_seq = ++n->msg_seq;
+        atomic_fetch_add_explicit(&rpci_node_shm(n)->published, 1, memory_order_relaxed);
+        for (i = 0; i < t->ntargets; i++) {
+            hdr.sub_index = t->targets[i].sub_index;
+            hdr.sub_seq = t->targets[i].sub_seq;
+            rc = send_one(n, &t->targets[i], &hdr, data, timeout_ms, deadline);
+            if (rc != 0 && first_err == 0)
+                first_err = rc;
+        }
+        rc = first_err;
+    }
+    pthread_mutex_unlock(&n->pub_mu);
+    return rc;
+}
+
+/* ---- receiving ---------------------------------------------------------------- */
+
+/* Add queues addressed to us that appeared since the last look.  Only the
+ * receiving thread calls this. */
+static void refresh_inbound(struct rpc_node *n)
+{
+    const struct rpci_seg *s = &n->att->seg;
+    /* Acquire: pairs with the release bump after a queue is allocated. */
+    uint32_t gen = atomic_load_explicit(&rpci_seg_header(s)->generation, memory_order_acquire);
+    uint32_t i;
+    unsigned k;
+    if (gen == n->in_generation)
+        return;
+    n->in_generation = gen;
+    for (i = 0; i < s->ring_count; i++) {
+        struct rpcl_ring *r = rpci_seg_ring(s, i);
+        if (atomic_load_explicit(&r->state, memory_order_acquire) != RPCL_RING_ACTIVE ||
+            r->sub_slot != n->slot || r->sub_incarnation != n->incarnation ||
+            (atomic_load_explicit(&r->done, memory_order_relaxed) & RPCL_RING_SUB_DONE))
+            continue;
+        for (k = 0; k < n->nin && n->in[k].ring_index != i; k++)
+            ;
+        if (k < n->nin)
+            continue;
+        if (n->nin == n->in_cap) {
+            unsigned cap = n->in_cap ? n->in_cap * 2 : 8;
+            struct rpci_inbound *in = realloc(n->in, cap * sizeof *in);
+            if (in == NULL)
+                return;   /* retried at the next generation change */
+            n->in = in;
+            n->in_cap = cap;
+        }
+        rpci_cons_init(&n->in[n->nin].c, s, r);
+        n->in[n->nin].ring_index = i;
+        if (r->pub_slot < s->max_nodes)
+            rpci_reg_copy_name(rpci_seg_node(s, r->pub_slot), n->in[n->nin].publisher);
+        else
+            strcpy(n->in[n->nin].publisher, "?");
+        n->nin++;
+    }
+}
+
+/* We are done with queue k: tell the pool and forget it. */
+static void drop_inbound(struct rpc_node *n, unsigned k)
+{
+    atomic_fetch_or_explicit(&n->in[k].c.r->done, RPCL_RING_SUB_DONE, memory_order_release);
+    n->in[k] = n->in[--n->nin];
+}
+
+static void deliver(struct rpc_node *n, struct rpci_inbound *in, const struct rpcl_rec *rec,
+                    const void *payload)
+{
+    struct rpcl_node *me = rpci_node_shm(n);
+    struct rpci_local_sub *l;
+    rpc_message m;
+    if (rec->sub_index >= n->att->seg.max_subs)
+        return;
+    l = n->subs[rec->sub_index];
+    /* Addressed to a subscription we have since dropped (or replaced). */
+    if (l == NULL || l->seq != rec->sub_seq)
+        return;
+    m.group = l->group;
+    m.topic = l->topic;
+    m.data = payload;
+    m.size = rec->len;
+    m.seq = rec->msg_seq;
+    m.publisher = in->publisher;
+    atomic_fetch_add_explicit(&me->received, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&me->bytes_in, rec->len, memory_order_relaxed);
+    l->cb(n, &m, l->user);
+}
+
+#define BATCH 64
+
+/* Run callbacks for what is queued now.  Returns how many records ran. */
+static int drain(struct rpc_node *n)
+{
+    int total = 0;
+    unsigned k = 0;
+    refresh_inbound(n);
+    pthread_mutex_lock(&n->sub_mu);
+    while (k < n->nin) {
+        struct rpci_inbound *in = &n->in[k];
+        const struct rpcl_rec *rec;
+        const void *payload;
+        int got = 0, rc;
+        while (got < BATCH && (rc = rpci_cons_peek(&in->c, &rec, &payload)) == 1) {
+            deliver(n, in, rec, payload);
+            rpci_cons_next(&in->c, rec);
+            got++;
+        }
+        if (got > 0)
+            rpci_cons_release(&in->c);
+        total += got;
+        if (rc == RPC_ECORRUPT ||
+            (rc == 0 && (atomic_load_explicit(&in->c.r->done, memory_order_acquire) &
+                         RPCL_RING_PUB_DONE) && !rpci_cons_has_data(&in->c))) {
+            /* Publisher gone and queue drained, or queue unusable. */
+            drop_inbound(n, k);
+            continue;
+        }
+        k++;
+    }
+    pthread_mutex_unlock(&n->sub_mu);
+    return total;
+}
+
+static int has_work(struct rpc_node *n)
+{
+    unsigned k;
+    if (atomic_load_explicit(&n->stop, memory_order_relaxed))
+        return 1;
+    if (atomic_load_explicit(&rpci_seg_header(&n->att->seg)->generation, memory_order_relaxed) !=
+        n->in_generation)
+        return 1;
+    for (k = 0; k < n->nin; k++)
+        if (rpci_cons_has_data(&n->in[k].c))
+            return 1;
+    return 0;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Wait until there may be work, at most timeout_ns (< 0: no limit). */
+static void wait_for_work(struct rpc_node *n, int64_t timeout_ns)
+{
+    struct rpcl_node *me = rpci_node_shm(n);
+    uint64_t start = rpcp_mono_ns();
+    uint32_t seq;
+    if (n->spin_us != 0) {
+        uint64_t spin_ns = n->spin_us < 0 ? UINT64_MAX : (uint64_t)n->spin_us * 1000u;
+        if (timeout_ns >= 0 && (uint64_t)timeout_ns < spin_ns)
+            spin_ns = (uint64_t)timeout_ns;
+        for (unsigned i = 0;; i++) {
+            if (has_work(n))
+                return;
+            cpu_relax();
+            if ((i & 63) == 63 && rpcp_mono_ns() - start >= spin_ns)
+                break;
+        }
+        if (timeout_ns >= 0) {
+            uint64_t spent = rpcp_mono_ns() - start;
+            if (spent >= (uint64_t)timeout_ns)
+                return;
+            timeout_ns -= (int64_t)spent;
+        }
+    }
+    seq = atomic_load_explicit(&me->wake_seq, memory_order_acquire);
+    atomic_store_explicit(&me->sleeping, 1, memory_order_relaxed);
+    /* Dekker with the publisher's fence in notify(): see top of file. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!has_work(n))
+        rpcp_wait_word(&me->wake_seq, seq, timeout_ns);
+    atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);
+}
+
+void rpci_node_wake(struct rpc_node *n)
+{
+    struct rpcl_node *me = rpci_node_shm(n);
+    atomic_fetch_add_explicit(&me->wake_seq, 1, memory_order_release);
+    rpcp_wake_word(&me->wake_seq);
+}
+
+void *rpci_node_receive_main(void *arg)
+{
+    struct rpc_node *n = arg;
+    while (!atomic_load_explicit(&n->stop, memory_order_relaxed)) {
+        if (drain(n) == 0)
+            wait_for_work(n, -1);
+    }
+    return NULL;
+}
+
+int rpc_node_poll(rpc_node *n, int timeout_ms)
+{
+    uint64_t deadline;
+    int rc, count;
+    rpci_clear_detail();
+    if ((rc = check_node(n, "rpc_node_poll")) != 0)
+        return rc;
+    if (n->receive_mode != RPC_RECEIVE_MANUAL)
+        return rpci_fail(RPC_EMODE, "node %s has a receive thread; rpc_node_poll is for "
+                         "RPC_RECEIVE_MANUAL nodes", n->name);
+    if (timeout_ms < RPC_WAIT_FOREVER)
+        return rpci_fail(RPC_EINVAL, "rpc_node_poll: bad timeout %d", timeout_ms);
+    deadline = rpcp_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
+    while ((count = drain(n)) == 0 && timeout_ms != 0) {
+        uint64_t now = rpcp_mono_ns();
+        if (timeout_ms > 0 && now >= deadline)
+            break;
+        wait_for_work(n, timeout_ms < 0 ? -1 : (int64_t)(deadline - now));
+    }
+    return count;
+}

@@ -1,0 +1,238 @@
+/*
+ * ring.c - SPSC queues of variable-length records, and their pool.
+ *
+ * Ordering (the only two pairs that matter):
+ * - producer: write record bytes, then store tail with release; consumer:
+ *   load tail with acquire, then read the bytes.  A record is therefore
+ *   either wholly visible or not at all: a producer killed mid-write never
+ *   publishes a torn record, because its tail never moves past it.
+ * - consumer: finish reading, then store head with release; producer: load
+ *   head with acquire before reusing those bytes.
+ * Wake-ups for a producer waiting for room use a Dekker pair: the producer
+ * stores pub_waiting then (seq_cst fence) re-checks head; the consumer
+ * stores head then (seq_cst fence) checks pub_waiting.  One of them must
+ * see the other's store, so a wake-up is never lost.
+ *
+ * Every index read from the segment is checked against the capacity before
+ * use: a corrupt or hostile queue makes peek return RPC_ECORRUPT, never an
+ * access outside the block.
+ */
+#include "ring.h"
+#include "platform/platform.h"
+
+#include <string.h>
+
+static uint64_t rec_size(uint32_t len)
+{
+    return sizeof(struct rpcl_rec) + (((uint64_t)len + 7) & ~(uint64_t)7);
+}
+
+static unsigned char *ring_data(struct rpcl_ring *r)
+{
+    return (unsigned char *)r + RPCL_RING_HDR_SIZE;
+}
+
+void rpci_prod_init(struct rpci_prod *p, const struct rpci_seg *s, struct rpcl_ring *r)
+{
+    p->r = r;
+    p->data = ring_data(r);
+    p->cap = s->ring_block_size - RPCL_RING_HDR_SIZE;
+    p->tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    p->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+}
+
+void rpci_cons_init(struct rpci_cons *c, const struct rpci_seg *s, struct rpcl_ring *r)
+{
+    c->r = r;
+    c->data = ring_data(r);
+    c->cap = s->ring_block_size - RPCL_RING_HDR_SIZE;
+    c->head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    c->tail_cache = c->head;
+    c->max_msg = s->max_msg_size;
+}
+
+/* Bytes needed at the current tail, counting the filler before a wrap. */
+static uint64_t bytes_needed(const struct rpci_prod *p, uint64_t need)
+{
+    uint64_t to_end = p->cap - (p->tail & (p->cap - 1));
+    return to_end < need ? to_end + need : need;
+}
+
+static int room_for(struct rpci_prod *p, uint64_t total)
+{
+    if (p->tail + total - p->head_cache <= p->cap)
+        return 1;
+    /* Acquire: pairs with the consumer's release of head. */
+    p->head_cache = atomic_load_explicit(&p->r->head, memory_order_acquire);
+    /* A head ahead of our tail (corrupt) reads as "full", never as room. */
+    return p->head_cache <= p->tail && p->tail + total - p->head_cache <= p->cap;
+}
+
+int rpci_prod_has_room(struct rpci_prod *p, uint32_t len)
+{
+    return room_for(p, bytes_needed(p, rec_size(len)));
+}
+
+int rpci_prod_write(struct rpci_prod *p, const struct rpcl_rec *hdr, const void *payload)
+{
+    uint64_t need = rec_size(hdr->len);
+    uint64_t pos = p->tail & (p->cap - 1);
+    if (!room_for(p, bytes_needed(p, need)))
+        return RPC_EAGAIN;
+    if (p->cap - pos < need) {
+        /* Fill the end; positions are 8-aligned, so the marker fits. */
+        uint32_t wrap = RPCL_REC_WRAP;
+        memcpy(p->data + pos, &wrap, sizeof wrap);
+        p->tail += p->cap - pos;
+        pos = 0;
+    }
+    memcpy(p->data + pos, hdr, sizeof *hdr);
+    if (hdr->len > 0)
+        memcpy(p->data + pos + sizeof *hdr, payload, hdr->len);
+    p->tail += need;
+    /* Release: pairs with the consumer's acquire of tail (see top). */
+    atomic_store_explicit(&p->r->tail, p->tail, memory_order_release);
+    return 0;
+}
+
+int rpci_cons_has_data(struct rpci_cons *c)
+{
+    if (c->head != c->tail_cache)
+        return 1;
+    /* Acquire: pairs with the producer's release of tail. */
+    c->tail_cache = atomic_load_explicit(&c->r->tail, memory_order_acquire);
+    return c->head != c->tail_cache;
+}
+
+int rpci_cons_peek(struct rpci_cons *c, const struct rpcl_rec **rec, const void **payload)
+{
+    for (;;) {
+        uint64_t pos, avail, to_end;
+        const struct rpcl_rec *r;
+        uint32_t len;
+        if (!rpci_cons_has_data(c))
+            return 0;
+        avail = c->tail_cache - c->head;
+        if (avail > c->cap || (avail & 7) != 0)
+            return RPC_ECORRUPT;
+        pos = c->head & (c->cap - 1);
+        to_end = c->cap - pos;
+        r = (const struct rpcl_rec *)(c->data + pos);
+        memcpy(&len, &r->len, sizeof len);
+        if (len == RPCL_REC_WRAP) {
+            if (to_end > avail)
+                return RPC_ECORRUPT;
+            c->head += to_end;
+            continue;
+        }
+        if (len > c->max_msg || rec_size(len) > to_end || rec_size(len) > avail)
+            return RPC_ECORRUPT;
+        *rec = r;
+        *payload = (const unsigned char *)r + sizeof *r;
+        return 1;
+    }
+}
+
+void rpci_cons_next(struct rpci_cons *c, const struct rpcl_rec *rec)
+{
+    c->head += rec_size(rec->len);
+}
+
+void rpci_cons_release(struct rpci_cons *c)
+{
+    struct rpcl_ring *r = c->r;
+    /* Release: the producer may reuse the bytes once it acquires head. */
+    atomic_store_explicit(&r->head, c->head, memory_order_release);
+    /* Dekker with the producer's pub_waiting store (see top). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&r->pub_waiting, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&r->space_seq, 1, memory_order_release);
+        rpcp_wake_word(&r->space_seq);
+    }
+}
+
+/* ---- pool ------------------------------------------------------------------ */
+
+static void bump_generation(struct rpci_seg *s)
+{
+    /* Release: consumers that acquire the generation then see the table. */
+    atomic_fetch_add_explicit(&rpci_seg_header(s)->generation, 1, memory_order_release);
+}
+
+int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, uint32_t sub_slot,
+                    uint64_t sub_inc)
+{
+    uint32_t i;
+    for (i = 0; i < s->ring_count; i++) {
+        struct rpcl_ring *r = rpci_seg_ring(s, i);
+        if (atomic_load_explicit(&r->state, memory_order_relaxed) != RPCL_RING_FREE)
+            continue;
+        atomic_store_explicit(&r->done, 0, memory_order_relaxed);
+        r->pub_slot = pub_slot;
+        r->sub_slot = sub_slot;
+        r->pub_incarnation = pub_inc;
+        r->sub_incarnation = sub_inc;
+        atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+        atomic_store_explicit(&r->head, 0, memory_order_relaxed);
+        atomic_store_explicit(&r->pub_waiting, 0, memory_order_relaxed);
+        /* Release: a consumer that acquires ACTIVE sees the fields above. */
+        atomic_store_explicit(&r->state, RPCL_RING_ACTIVE, memory_order_release);
+        bump_generation(s);
+        return (int)i;
+    }
+    return rpci_fail(RPC_ENOSPC, "segment %s: all %u queues are in use (raise the segment size "
+                     "or lower the queue size)", s->name, s->ring_count);
+}
+
+void rpci_ring_release_node(struct rpci_seg *s, uint32_t slot, uint64_t inc)
+{
+    uint32_t i;
+    for (i = 0; i < s->ring_count; i++) {
+        struct rpcl_ring *r = rpci_seg_ring(s, i);
+        uint32_t bits = 0;
+        if (atomic_load_explicit(&r->state, memory_order_acquire) != RPCL_RING_ACTIVE)
+            continue;
+        if (r->pub_slot == slot && r->pub_incarnation == inc)
+            bits |= RPCL_RING_PUB_DONE;
+        if (r->sub_slot == slot && r->sub_incarnation == inc)
+            bits |= RPCL_RING_SUB_DONE;
+        if (bits) {
+            atomic_fetch_or_explicit(&r->done, bits, memory_order_release);
+            /* A producer waiting for room re-checks and sees the consumer gone. */
+            atomic_fetch_add_explicit(&r->space_seq, 1, memory_order_release);
+            rpcp_wake_word(&r->space_seq);
+        }
+    }
+}
+
+static int collectable(struct rpcl_ring *r)
+{
+    return atomic_load_explicit(&r->state, memory_order_acquire) == RPCL_RING_ACTIVE &&
+           atomic_load_explicit(&r->done, memory_order_acquire) ==
+               (RPCL_RING_PUB_DONE | RPCL_RING_SUB_DONE);
+}
+
+int rpci_ring_any_collectable(const struct rpci_seg *s)
+{
+    uint32_t i;
+    for (i = 0; i < s->ring_count; i++)
+        if (collectable(rpci_seg_ring(s, i)))
+            return 1;
+    return 0;
+}
+
+int rpci_ring_collect(struct rpci_seg *s)
+{
+    int n = 0;
+    uint32_t i;
+    for (i = 0; i < s->ring_count; i++) {
+        struct rpcl_ring *r = rpci_seg_ring(s, i);
+        if (collectable(r)) {
+            atomic_store_explicit(&r->state, RPCL_RING_FREE, memory_order_release);
+            n++;
+        }
+    }
+    if (n > 0)
+        bump_generation(s);
+    return n;
+}

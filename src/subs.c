@@ -1,0 +1,116 @@
+/*
+ * subs.c - the subscription table.
+ *
+ * Writers hold the life-cycle lock.  Publishers read the table without any
+ * lock, so entries follow a seqlock-like rule: fields are written while the
+ * entry is FREE and published by a release store of ACTIVE; freeing bumps
+ * seq (then a release fence) before the entry can be refilled, and readers
+ * accept an entry only if seq is the same before and after they copied it.
+ */
+#include "subs.h"
+
+#include <string.h>
+
+int rpci_valid_topic_name(const char *s)
+{
+    size_t i;
+    if (s == NULL || s[0] == '\0')
+        return 0;
+    for (i = 0; s[i] != '\0'; i++)
+        if (i >= RPC_TOPIC_NAME_MAX || s[i] <= ' ' || s[i] > '~')
+            return 0;
+    return 1;
+}
+
+static void bump_generation(struct rpci_seg *s)
+{
+    /* Release: a publisher that acquires the new generation sees the entry. */
+    atomic_fetch_add_explicit(&rpci_seg_header(s)->generation, 1, memory_order_release);
+}
+
+int rpci_sub_add(struct rpci_seg *s, uint32_t slot, uint64_t inc, const char *group,
+                 const char *topic, uint32_t *seq)
+{
+    uint32_t i;
+    for (i = 0; i < s->max_subs; i++) {
+        struct rpcl_sub *e = rpci_seg_sub(s, i);
+        if (atomic_load_explicit(&e->state, memory_order_relaxed) != RPCL_SUB_FREE)
+            continue;
+        e->node_slot = slot;
+        e->node_incarnation = inc;
+        memset(e->group, 0, sizeof e->group);
+        memset(e->topic, 0, sizeof e->topic);
+        strcpy(e->group, group);
+        strcpy(e->topic, topic);
+        *seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
+        /* Release: readers that acquire ACTIVE see the fields. */
+        atomic_store_explicit(&e->state, RPCL_SUB_ACTIVE, memory_order_release);
+        bump_generation(s);
+        return (int)i;
+    }
+    return rpci_fail(RPC_ENOSPC, "segment %s: all %u subscription entries are in use", s->name,
+                     s->max_subs);
+}
+
+static void free_entry(struct rpcl_sub *e)
+{
+    atomic_store_explicit(&e->state, RPCL_SUB_FREE, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->seq, 1, memory_order_relaxed);
+    /* Release fence: the seq bump is visible before any later refill. */
+    atomic_thread_fence(memory_order_release);
+}
+
+void rpci_sub_remove(struct rpci_seg *s, uint32_t index)
+{
+    if (index >= s->max_subs)
+        return;
+    free_entry(rpci_seg_sub(s, index));
+    bump_generation(s);
+}
+
+void rpci_sub_release_node(struct rpci_seg *s, uint32_t slot, uint64_t inc)
+{
+    int changed = 0;
+    uint32_t i;
+    for (i = 0; i < s->max_subs; i++) {
+        struct rpcl_sub *e = rpci_seg_sub(s, i);
+        if (atomic_load_explicit(&e->state, memory_order_acquire) == RPCL_SUB_ACTIVE &&
+            e->node_slot == slot && e->node_incarnation == inc) {
+            free_entry(e);
+            changed = 1;
+        }
+    }
+    if (changed)
+        bump_generation(s);
+}
+
+unsigned rpci_sub_match(const struct rpci_seg *s, const char *group, const char *topic,
+                        struct rpci_target *out, unsigned cap)
+{
+    unsigned n = 0;
+    uint32_t i;
+    for (i = 0; i < s->max_subs; i++) {
+        const struct rpcl_sub *e = rpci_seg_sub(s, i);
+        struct rpci_target t;
+        uint32_t seq;
+        int same;
+        /* Acquire: pairs with the release of ACTIVE in rpci_sub_add. */
+        if (atomic_load_explicit(&e->state, memory_order_acquire) != RPCL_SUB_ACTIVE)
+            continue;
+        seq = atomic_load_explicit(&e->seq, memory_order_acquire);
+        same = strncmp(e->topic, topic, RPCL_NAME_SIZE) == 0 &&
+               strncmp(e->group, group, RPCL_NAME_SIZE) == 0;
+        t.node_slot = e->node_slot;
+        t.node_inc = e->node_incarnation;
+        atomic_thread_fence(memory_order_acquire);
+        if (!same || seq != atomic_load_explicit(&e->seq, memory_order_relaxed) ||
+            t.node_slot >= s->max_nodes)
+            continue;
+        t.sub_index = i;
+        t.sub_seq = seq;
+        if (n < cap)
+            out[n] = t;
+        n++;
+    }
+    return n;
+}
