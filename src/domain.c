@@ -135,6 +135,8 @@ int rpc_domain_stat(const rpc_config *config, rpc_domain_info *info)
     info->valid = p.status == 0;
     info->attached = p.attached;
     info->orphaned = !p.attached;
+    if (p.status == RPC_EVERSION)
+        info->layout_version = p.hdr.layout_version;
     if (p.status != 0 && p.status != RPC_EOWNER) {
         close(fd);
         return 0;
@@ -204,11 +206,7 @@ int rpc_domain_cleanup(const rpc_config *config, unsigned flags)
     strcpy(s.name, cfg.shm_name);
     s.fd = shm_open(cfg.shm_name, O_RDWR | O_NONBLOCK, 0);
     if (s.fd < 0)
-        return errno == ENOENT ? rpci_fail(RPC_ENOENT, "segment %s does not exist", cfg.shm_name)
-               : errno == EACCES ? rpci_fail(RPC_EACCES, "segment %s: permission denied",
-                                             cfg.shm_name)
-                                 : rpci_fail(RPC_ESYS, "segment %s: shm_open: %s", cfg.shm_name,
-                                             strerror(errno));
+        return rpci_seg_open_error(cfg.shm_name, errno);
     if (fstat(s.fd, &st) != 0 || !S_ISREG(st.st_mode))
         rc = rpci_fail(RPC_ENOTREG, "segment %s: not a regular shared-memory file", cfg.shm_name);
     else if (st.st_uid != geteuid() && !cfg.allow_foreign_owner)

@@ -157,15 +157,17 @@ static int check_file(const struct rpc_config *cfg, int fd, struct stat *st)
     return 0;
 }
 
-static int open_error(const char *name, int err)
+int rpci_seg_open_error(const char *name, int err)
 {
     if (err == ENOENT)
         return rpci_fail(RPC_ENOENT, "segment %s does not exist", name);
     if (err == EACCES || err == EPERM)
         return rpci_fail(RPC_EACCES, "segment %s: permission denied", name);
-    if (err == ELOOP || err == ENXIO || err == EISDIR)
+    /* Names were validated before, so EINVAL here means a directory or
+     * other object the system will not open as shared memory. */
+    if (err == ELOOP || err == ENXIO || err == EISDIR || err == EINVAL)
         return rpci_fail(RPC_ENOTREG, "segment %s: not a regular shared-memory file", name);
-    if (err == ENAMETOOLONG || err == EINVAL)
+    if (err == ENAMETOOLONG)
         return rpci_fail(RPC_EBADNAME, "segment %s: name refused by the system", name);
     return rpci_fail(RPC_ESYS, "segment %s: shm_open: %s", name, strerror(err));
 }
@@ -187,13 +189,13 @@ static int open_rw(const struct rpc_config *cfg, int *created)
             return fd;
         }
         if (errno != EEXIST)
-            return open_error(cfg->shm_name, errno);
+            return rpci_seg_open_error(cfg->shm_name, errno);
         *created = 0;
         fd = shm_open(cfg->shm_name, O_RDWR | O_NONBLOCK, 0);
         if (fd >= 0)
             return fd;
         if (errno != ENOENT)
-            return open_error(cfg->shm_name, errno);
+            return rpci_seg_open_error(cfg->shm_name, errno);
         /* Unlinked between our two calls: try again. */
     }
 }
@@ -405,7 +407,7 @@ int rpci_seg_probe(const struct rpc_config *cfg, int *fd_out, struct rpci_seg_pr
     int rc;
     memset(p, 0, sizeof *p);
     if (fd < 0)
-        return open_error(cfg->shm_name, errno);
+        return rpci_seg_open_error(cfg->shm_name, errno);
     if (fstat(fd, &p->st) != 0) {
         rc = rpci_fail(RPC_ESYS, "segment %s: fstat: %s", cfg->shm_name, strerror(errno));
         close(fd);

@@ -85,6 +85,9 @@ void rpci_seg_close(struct rpci_seg *s);
  * RPC_ENOENT, RPC_EACCES, RPC_ENOTREG, RPC_ESYS. */
 int rpci_seg_probe(const struct rpc_config *cfg, int *fd_out, struct rpci_seg_probe *p);
 
+/* The RPC_E* code (with detail) for a failed shm_open of name. */
+int rpci_seg_open_error(const char *name, int err);
+
 /* Map a probed, valid segment read-only into *s (fd is taken over). */
 int rpci_seg_map_ro(const struct rpc_config *cfg, int fd, const struct rpci_seg_probe *p,
                     struct rpci_seg *s);

@@ -31,7 +31,7 @@ enum rpc_error {
     RPC_EVERSION = -13,     /* the segment was made by an incompatible layout version */
     RPC_ESIZE = -14,        /* the file size does not match the size the header records */
     RPC_ETRUNCATED = -15,   /* the file is shorter than its header or than it says it is */
-    RPC_EUNINIT = -16,      /* the segment is in use but was never initialised */
+    RPC_EUNINIT = -16,      /* the segment was never (fully) initialised (and is in use, when joining) */
     RPC_ECORRUPT = -17,     /* a header or table field is out of bounds */
     RPC_EOWNER = -18,       /* the segment belongs to another user */
     RPC_EACCES = -19,       /* permission denied opening the segment */
