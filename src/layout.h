@@ -42,6 +42,7 @@
 #define RPC_LOCK_NODE0 2
 
 enum rpcl_node_state { RPCL_NODE_FREE = 0, RPCL_NODE_ALIVE = 1 };
+enum rpcl_left_how { RPCL_LEFT_CLEAN = 1, RPCL_LEFT_DEAD = 2 };
 
 struct rpcl_header {
     _Atomic uint64_t magic;       /* RPC_SEG_MAGIC once initialised */
@@ -73,7 +74,7 @@ struct rpcl_node {
     _Atomic uint32_t state;       /* enum rpcl_node_state */
     uint32_t pid;                 /* informative only: never trusted */
     uint64_t owner_id;            /* random id of the owning attachment */
-    uint64_t incarnation;         /* unique per registration in this segment */
+    uint64_t incarnation;         /* unique per registration; kept when FREE */
     int64_t joined_unix_ns;
     char name[64];                /* NUL-terminated; validated on read */
     /* Wake-up: an event count the receiver sleeps on (futex word) and a
@@ -87,7 +88,9 @@ struct rpcl_node {
     _Atomic uint64_t received;    /* messages dispatched to callbacks */
     _Atomic uint64_t bytes_out;   /* payload bytes queued */
     _Atomic uint64_t bytes_in;    /* payload bytes dispatched */
-    uint8_t reserved[RPC_NODE_SLOT_SIZE - 152];
+    _Atomic uint32_t wants_events;/* its owner has an event callback: wake it on changes */
+    uint32_t left_how;            /* when FREE: RPCL_LEFT_* of the last occupant */
+    uint8_t reserved[RPC_NODE_SLOT_SIZE - 160];
 };
 
 /* A subscription: node (slot, incarnation) wants (group, topic).  seq

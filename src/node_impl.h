@@ -72,6 +72,14 @@ struct rpc_node {
     unsigned in_cap;
     uint32_t in_generation;
 
+    /* Node events (events.c); guarded by sub_mu like the callbacks. */
+    rpc_event_cb event_cb;
+    void *event_user;
+    uint32_t event_generation;
+    uint64_t *ev_incarnation;     /* per slot: who we last saw there (0: none) */
+    char (*ev_name)[RPC_NODE_NAME_MAX + 1];
+    int32_t *ev_pid;
+
     pthread_t thread;
     int thread_started;
     _Atomic int stop;
@@ -88,5 +96,9 @@ void rpci_node_data_free(struct rpc_node *n);
 /* The receive thread's body and its stop request (pubsub.c). */
 void *rpci_node_receive_main(void *arg);
 void rpci_node_wake(struct rpc_node *n);
+/* Report membership changes since the last call (receiving thread, sub_mu
+ * held); events.c. */
+void rpci_events_check(struct rpc_node *n);
+void rpci_events_free(struct rpc_node *n);
 
 #endif

@@ -60,6 +60,7 @@ void rpci_node_data_free(struct rpc_node *n)
     free(n->subs);
     free(n->out);
     free(n->in);
+    rpci_events_free(n);
     if (!n->att->forked) {
         pthread_mutex_destroy(&n->pub_mu);
         pthread_mutex_destroy(&n->sub_mu);
@@ -461,6 +462,7 @@ static int drain(struct rpc_node *n)
     unsigned k = 0;
     refresh_inbound(n);
     pthread_mutex_lock(&n->sub_mu);
+    rpci_events_check(n);
     while (k < n->nin) {
         struct rpci_inbound *in = &n->in[k];
         const struct rpcl_rec *rec;

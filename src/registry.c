@@ -32,10 +32,22 @@ static int slot_used(const struct rpci_seg *s, uint32_t i)
            RPCL_NODE_FREE;
 }
 
+/* Membership changed: bump the generation, and wake the receivers that
+ * watch for node events so they report it now rather than at their next
+ * message. */
 static void bump_generation(struct rpci_seg *s)
 {
+    uint32_t i;
     /* Release: readers that acquire the generation see the table change. */
     atomic_fetch_add_explicit(&rpci_seg_header(s)->generation, 1, memory_order_release);
+    for (i = 0; i < s->max_nodes; i++) {
+        struct rpcl_node *n = rpci_seg_node(s, i);
+        if (atomic_load_explicit(&n->state, memory_order_relaxed) == RPCL_NODE_ALIVE &&
+            atomic_load_explicit(&n->wants_events, memory_order_relaxed)) {
+            atomic_fetch_add_explicit(&n->wake_seq, 1, memory_order_release);
+            rpcp_wake_word(&n->wake_seq);
+        }
+    }
 }
 
 int rpci_reg_add(struct rpci_seg *s, uint64_t owner_id, const char *name, uint64_t *incarnation)
@@ -87,12 +99,13 @@ int rpci_reg_add(struct rpci_seg *s, uint64_t owner_id, const char *name, uint64
 /* Free a slot and everything the node had in the data plane: its
  * subscriptions go, its queues are marked done in both directions and freed
  * once the other end is done too. */
-static void free_slot(struct rpci_seg *s, uint32_t slot)
+static void free_slot(struct rpci_seg *s, uint32_t slot, enum rpcl_left_how how)
 {
     struct rpcl_node *n = rpci_seg_node(s, slot);
     rpci_sub_release_node(s, slot, n->incarnation);
     rpci_ring_release_node(s, slot, n->incarnation);
     rpci_ring_collect(s);
+    n->left_how = how;   /* name and incarnation stay for event observers */
     atomic_store_explicit(&n->state, RPCL_NODE_FREE, memory_order_release);
     n->owner_id = 0;
     n->pid = 0;
@@ -107,7 +120,7 @@ void rpci_reg_remove(struct rpci_seg *s, uint32_t slot)
 {
     if (slot >= s->max_nodes)
         return;
-    free_slot(s, slot);
+    free_slot(s, slot, RPCL_LEFT_CLEAN);
     (void)rpcp_lock_try(s->fd, RPC_LOCK_NODE0 + slot, RPCP_UNLOCK);
 }
 
@@ -139,7 +152,7 @@ int rpci_reg_sweep(struct rpci_seg *s, uint64_t owner_id)
     uint32_t i;
     for (i = 0; i < s->max_nodes; i++) {
         if (rpci_reg_is_dead(s, i, owner_id)) {
-            free_slot(s, i);
+            free_slot(s, i, RPCL_LEFT_DEAD);
             reclaimed++;
         }
     }

@@ -13,6 +13,7 @@
 #include "node.h"
 #include "domain.h"
 #include "pubsub.h"
+#include "events.h"
 
 #ifdef __cplusplus
 extern "C" {
