@@ -165,6 +165,16 @@ int tu_shm_exists(const char *name)
     return lstat(tu_shm_path(name, path, sizeof path), &st) == 0;
 }
 
+void tu_shm_remove(const char *name)
+{
+    char path[512];
+    struct stat st;
+    tu_shm_path(name, path, sizeof path);
+    ASSERT_MSG(lstat(path, &st) == 0, "%s does not exist", path);
+    ASSERT_MSG((S_ISDIR(st.st_mode) ? rmdir(path) : unlink(path)) == 0, "remove %s: %s", path,
+               strerror(errno));
+}
+
 rpc_config *tu_config(const char *name)
 {
     rpc_config *cfg = NULL;

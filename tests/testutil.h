@@ -111,6 +111,9 @@ const char *tu_shm_path(const char *name, char *buf, size_t len);
 /* 1 if /dev/shm<name> exists (any file type), else 0. */
 int tu_shm_exists(const char *name);
 
+/* Remove a file the test planted under /dev/shm<name> (any type). */
+void tu_shm_remove(const char *name);
+
 /* A configuration for the segment `name` (NULL: defaults/environment).
  * Fails the test on error. */
 rpc_config *tu_config(const char *name);
