@@ -90,6 +90,15 @@ static inline struct rpcl_node *rpci_node_shm(const struct rpc_node *n)
     return rpci_seg_node(&n->att->seg, n->slot);
 }
 
+/* Counters have one writer at a time (publishers under pub_mu, the single
+ * receiving thread), so a plain load and store suffices: no locked
+ * read-modify-write on the hot path.  Readers elsewhere see relaxed values. */
+static inline void rpci_count(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
 /* Data-plane set-up and tear-down of a handle (pubsub.c). */
 int rpci_node_data_init(struct rpc_node *n);
 void rpci_node_data_free(struct rpc_node *n);

@@ -332,11 +332,11 @@ static int send_one(struct rpc_node *n, const struct rpci_target *t, const struc
             break;
     }
     if (rc != 0) {
-        atomic_fetch_add_explicit(&me->dropped, 1, memory_order_relaxed);
+        rpci_count(&me->dropped, 1);
         return rc;
     }
-    atomic_fetch_add_explicit(&me->delivered, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&me->bytes_out, hdr->len, memory_order_relaxed);
+    rpci_count(&me->delivered, 1);
+    rpci_count(&me->bytes_out, hdr->len);
     notify(rpci_seg_node(&n->att->seg, t->node_slot));
     return 0;
 }
@@ -367,7 +367,7 @@ int rpc_publish(rpc_node *n, const char *group, const char *topic, const void *d
         memset(&hdr, 0, sizeof hdr);
         hdr.len = (uint32_t)size;
         hdr.msg_seq = ++n->msg_seq;
-        atomic_fetch_add_explicit(&rpci_node_shm(n)->published, 1, memory_order_relaxed);
+        rpci_count(&rpci_node_shm(n)->published, 1);
         for (i = 0; i < t->ntargets; i++) {
             hdr.sub_index = t->targets[i].sub_index;
             hdr.sub_seq = t->targets[i].sub_seq;
@@ -448,8 +448,8 @@ static void deliver(struct rpc_node *n, struct rpci_inbound *in, const struct rp
     m.size = rec->len;
     m.seq = rec->msg_seq;
     m.publisher = in->publisher;
-    atomic_fetch_add_explicit(&me->received, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&me->bytes_in, rec->len, memory_order_relaxed);
+    rpci_count(&me->received, 1);
+    rpci_count(&me->bytes_in, rec->len);
     l->cb(n, &m, l->user);
 }
 
