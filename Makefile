@@ -1,11 +1,16 @@
 # Thin driver around CMake so a newcomer needs two commands:
 #   make demo   build, then run the two-process demo
-#   make test   build, then run every test (ctest)
+#   make test   build, then run every test: the suite (with its valgrind
+#               runs), the suite again under ASan+UBSan, and the threaded
+#               tests under TSan
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+# Labels run under the sanitizers (valgrind and benchmark runs excluded).
+ASAN_EXCLUDE ?= valgrind|bench
+TSAN_LABELS  ?= threads
 
-.PHONY: all build demo test clean install
+.PHONY: all build demo test test-main test-asan test-tsan clean install
 
 all: build
 
@@ -18,11 +23,30 @@ build: $(BUILD)/CMakeCache.txt
 demo: build
 	$(BUILD)/bin/rpc_demo
 
-test: build
+test: test-main test-asan test-tsan
+
+test-main: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+build-asan/CMakeCache.txt:
+	cmake -S . -B build-asan -DLIBRPC_SANITIZE=address -DLIBRPC_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+
+test-asan: build-asan/CMakeCache.txt
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) -LE '$(ASAN_EXCLUDE)'
+
+build-tsan/CMakeCache.txt:
+	cmake -S . -B build-tsan -DLIBRPC_SANITIZE=thread -DLIBRPC_BUILD_BENCH=OFF $(CMAKE_FLAGS)
+
+test-tsan: build-tsan/CMakeCache.txt
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) -L '$(TSAN_LABELS)'
 
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan
