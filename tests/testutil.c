@@ -255,6 +255,12 @@ static void remember_child(pid_t pid)
     TU_FAIL("too many children");
 }
 
+void tu_track_child(pid_t pid)
+{
+    ASSERT(pid > 0);
+    remember_child(pid);
+}
+
 void tu_forget_child(pid_t pid)
 {
     for (int i = 0; i < TU_MAX_CHILDREN; i++)

@@ -167,6 +167,9 @@ int tu_wait_until(int (*cond)(void *arg), void *arg, int timeout_ms);
  * the test kills it.  Returns the pid in the parent, 0 in the child. */
 pid_t tu_fork(unsigned flags);
 
+/* Kill this process too if the test ends early (e.g. a grandchild). */
+void tu_track_child(pid_t pid);
+
 /* Forget a child the test has reaped or handed over. */
 void tu_forget_child(pid_t pid);
 
