@@ -92,6 +92,7 @@ static void set_defaults(struct rpc_config *c)
     c->shm_size = RPC_DEFAULT_SHM_SIZE;
     c->mode = RPC_DEFAULT_MODE;
     c->max_nodes = RPC_DEFAULT_MAX_NODES;
+    c->group = (gid_t)-1;
     c->max_msg_size = RPC_DEFAULT_MAX_MSG_SIZE;
     c->queue_size = RPC_DEFAULT_QUEUE_SIZE;
     c->max_subs = RPC_DEFAULT_MAX_SUBS;
@@ -255,6 +256,15 @@ int rpc_config_set_spin_us(rpc_config *cfg, int spin_us)
     if (cfg == NULL || spin_us < -1 || spin_us > 1000000)
         return rpci_fail(RPC_EINVAL, "rpc_config_set_spin_us: need a config and -1..1000000");
     cfg->spin_us = spin_us;
+    return 0;
+}
+
+int rpc_config_set_group(rpc_config *cfg, gid_t gid)
+{
+    rpci_clear_detail();
+    if (cfg == NULL)
+        return rpci_fail(RPC_EINVAL, "rpc_config_set_group: cfg is NULL");
+    cfg->group = gid;
     return 0;
 }
 

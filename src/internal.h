@@ -26,6 +26,7 @@ struct rpc_config {
     unsigned mode;
     unsigned max_nodes;
     int allow_foreign_owner;
+    gid_t group;                  /* (gid_t)-1: the creator's */
     size_t max_msg_size;
     size_t queue_size;
     unsigned max_subs;

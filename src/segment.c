@@ -181,10 +181,14 @@ static int open_rw(const struct rpc_config *cfg, int *created)
         if (fd >= 0) {
             *created = 1;
             /* The umask may have narrowed the mode: set it exactly. */
-            if (fchmod(fd, cfg->mode) != 0) {
+            if (fchmod(fd, cfg->mode) != 0 ||
+                (cfg->group != (gid_t)-1 && fchown(fd, (uid_t)-1, cfg->group) != 0)) {
                 int e = errno;
                 close(fd);
-                return rpci_fail(RPC_ESYS, "segment %s: fchmod: %s", cfg->shm_name, strerror(e));
+                shm_unlink(cfg->shm_name);   /* ours, just made, never shared */
+                return rpci_fail(e == EPERM || e == EACCES ? RPC_EACCES : RPC_ESYS,
+                                 "segment %s: cannot set mode 0%o / group %ld: %s",
+                                 cfg->shm_name, cfg->mode, (long)cfg->group, strerror(e));
             }
             return fd;
         }

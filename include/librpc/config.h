@@ -23,6 +23,7 @@
 #define LIBRPC_CONFIG_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -92,6 +93,16 @@ int rpc_config_set_mode(rpc_config *cfg, unsigned mode);
  * Errors: RPC_EINVAL (NULL or out of range), RPC_EBADSIZE.
  */
 int rpc_config_set_max_nodes(rpc_config *cfg, unsigned max_nodes);
+
+/*
+ * rpc_config_set_group - group given (fchown) to a segment this process
+ * creates, e.g. with mode 0660 to share a domain among a group's users
+ * (who then also need rpc_config_set_allow_foreign_owner).  gid (gid_t)-1,
+ * the default, keeps the creator's group.
+ * Errors: RPC_EINVAL (NULL).  Creating the segment fails with RPC_EACCES if
+ * the process may not give it that group.
+ */
+int rpc_config_set_group(rpc_config *cfg, gid_t gid);
 
 /*
  * rpc_config_set_allow_foreign_owner - when non-zero, a segment owned by
