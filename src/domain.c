@@ -7,6 +7,7 @@
  * takes the life-cycle lock, to exclude joiners while it decides.
  */
 #include "registry.h"
+#include "subs.h"
 #include "platform/platform.h"
 
 #include <errno.h>
@@ -150,6 +151,72 @@ int rpc_domain_stat(const rpc_config *config, rpc_domain_info *info)
         rpci_seg_close(&s);
     }
     return 0;
+}
+
+int rpc_domain_list_endpoints(const rpc_config *config, rpc_endpoint_info *out, unsigned cap)
+{
+    struct rpc_config cfg;
+    struct rpci_seg s;
+    unsigned n = 0;
+    uint32_t i;
+    int rc;
+    if (out == NULL && cap > 0)
+        return rpci_fail(RPC_EINVAL, "rpc_domain_list_endpoints: out is NULL but cap is %u", cap);
+    if ((rc = open_view(config, &cfg, &s)) != 0)
+        return rc;
+    for (i = 0; i < s.max_subs; i++) {
+        const struct rpcl_sub *e = rpci_seg_sub(&s, i);
+        /* Acquire: pairs with the release that published the entry. */
+        if (atomic_load_explicit(&e->state, memory_order_acquire) != RPCL_SUB_ACTIVE ||
+            e->node_slot >= s.max_nodes)
+            continue;
+        if (n < cap) {
+            rpc_endpoint_info *d = &out[n];
+            memset(d, 0, sizeof *d);
+            memcpy(d->group, e->group, RPC_TOPIC_NAME_MAX);
+            memcpy(d->topic, e->topic, RPC_TOPIC_NAME_MAX);
+            rpci_reg_copy_name(rpci_seg_node(&s, e->node_slot), d->node);
+            d->slot = e->node_slot;
+            d->publisher = e->kind == RPCL_KIND_PUB;
+        }
+        n++;
+    }
+    rpci_seg_close(&s);
+    return (int)n;
+}
+
+/* ---- orphan watch ----------------------------------------------------------- */
+
+int rpc_domain_wait_orphaned(const rpc_config *config)
+{
+    struct rpc_config cfg;
+    struct stat st;
+    int fd, rc;
+    rpci_clear_detail();
+    if ((rc = rpci_config_resolve(config, &cfg)) != 0)
+        return rc;
+    /* A write lock needs a descriptor open for writing. */
+    if ((fd = shm_open(cfg.shm_name, O_RDWR | O_NONBLOCK, 0)) < 0)
+        return rpci_seg_open_error(cfg.shm_name, errno);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        rc = rpci_fail(RPC_ENOTREG, "segment %s: not a regular shared-memory file", cfg.shm_name);
+    else if (st.st_uid != geteuid() && !cfg.allow_foreign_owner)
+        rc = rpci_fail(RPC_EOWNER, "segment %s: owned by uid %u, not by us (uid %u)",
+                       cfg.shm_name, (unsigned)st.st_uid, (unsigned)geteuid());
+    else if ((rc = rpcp_lock_wait(fd, RPC_LOCK_MEMBERSHIP, RPCP_EXCLUSIVE)) != 0)
+        rc = rpci_fail(RPC_ESYS, "segment %s: waiting on the membership lock: %s", cfg.shm_name,
+                       strerror(-rc));
+    else {
+        /* Granted: nobody is attached.  Let go at once (joiners must not
+         * find it taken; lock order forbids holding it while we take the
+         * life-cycle lock) and say whether the file is still linked. */
+        (void)rpcp_lock_try(fd, RPC_LOCK_MEMBERSHIP, RPCP_UNLOCK);
+        rc = fstat(fd, &st) == 0 && st.st_nlink > 0
+                 ? 0
+                 : rpci_fail(RPC_ENOENT, "segment %s was removed while we waited", cfg.shm_name);
+    }
+    close(fd);
+    return rc;
 }
 
 /* ---- clean-up ------------------------------------------------------------- */

@@ -93,17 +93,19 @@ struct rpcl_node {
     uint8_t reserved[RPC_NODE_SLOT_SIZE - 160];
 };
 
-/* A subscription: node (slot, incarnation) wants (group, topic).  seq
- * changes at every reuse of the entry, so a record addressed to an old
- * subscription is recognised and dropped. */
+/* An endpoint: node (slot, incarnation) subscribes to, or publishes on,
+ * (group, topic).  Publisher entries only serve the tools (who publishes
+ * what).  seq changes at every reuse of the entry, so a record addressed to
+ * an old subscription is recognised and dropped. */
 enum rpcl_sub_state { RPCL_SUB_FREE = 0, RPCL_SUB_ACTIVE = 1 };
+enum rpcl_sub_kind { RPCL_KIND_SUB = 0, RPCL_KIND_PUB = 1 };
 #define RPCL_NAME_SIZE 64
 struct rpcl_sub {
     _Atomic uint32_t state;
     uint32_t node_slot;
     uint64_t node_incarnation;
     _Atomic uint32_t seq;         /* bumped when freed: readers detect reuse */
-    uint32_t reserved0;
+    uint32_t kind;                /* enum rpcl_sub_kind */
     char group[RPCL_NAME_SIZE];
     char topic[RPCL_NAME_SIZE];
     uint8_t reserved[8];

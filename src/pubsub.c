@@ -121,7 +121,8 @@ int rpc_subscribe(rpc_node *n, const char *group, const char *topic, rpc_message
         rc = rpci_fail(RPC_EEXIST, "node %s is already subscribed to %s/%s", n->name, group,
                        topic);
     } else if ((rc = rpci_attach_lock(n->att)) == 0) {
-        idx = rpci_sub_add(&n->att->seg, n->slot, n->incarnation, group, topic, &seq);
+        idx = rpci_sub_add(&n->att->seg, RPCL_KIND_SUB, n->slot, n->incarnation, group, topic,
+                           &seq);
         rpci_attach_unlock(n->att);
         if (idx >= 0) {
             l->index = (uint32_t)idx;
@@ -191,6 +192,19 @@ static unsigned hash_names(const char *group, const char *topic)
     return h % RPCI_TOPIC_BUCKETS;
 }
 
+/* Record in the segment that we publish t, for the tools.  Best effort: a
+ * full table or a busy lock costs only the listing, never the message. */
+static void advertise(struct rpc_node *n, const struct rpci_pub_topic *t)
+{
+    uint32_t seq;
+    if (rpci_attach_lock(n->att) != 0)
+        return;
+    (void)rpci_sub_add(&n->att->seg, RPCL_KIND_PUB, n->slot, n->incarnation, t->group, t->topic,
+                       &seq);
+    rpci_attach_unlock(n->att);
+    rpci_clear_detail();
+}
+
 static struct rpci_pub_topic *topic_entry(struct rpc_node *n, const char *group,
                                           const char *topic)
 {
@@ -207,6 +221,7 @@ static struct rpci_pub_topic *topic_entry(struct rpc_node *n, const char *group,
                                           memory_order_relaxed);
     t->next = n->topics[b];
     n->topics[b] = t;
+    advertise(n, t);
     return t;
 }
 

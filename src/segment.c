@@ -332,6 +332,23 @@ static int prepare_locked(const struct rpc_config *cfg, struct rpci_seg *s, cons
     return 0;
 }
 
+/* Leavers hold membership exclusively only under the life-cycle lock, which
+ * we hold; an orphan watcher (rpc_domain_wait_orphaned) may hold it for an
+ * instant without, so a conflict is retried briefly before it is an error. */
+static int take_membership(struct rpci_seg *s)
+{
+    uint64_t deadline = rpcp_mono_ns() + 1000000000ull;
+    for (;;) {
+        int rc = rpcp_lock_try(s->fd, RPC_LOCK_MEMBERSHIP, RPCP_SHARED);
+        if (rc == 0)
+            return 0;
+        if (rc != -EAGAIN || rpcp_mono_ns() > deadline)
+            return rpci_fail(RPC_ESYS, "segment %s: membership lock: %s", s->name,
+                             strerror(-rc));
+        rpcp_sleep_ns(20000);
+    }
+}
+
 static void seg_reset(struct rpci_seg *s, const char *name)
 {
     memset(s, 0, sizeof *s);
@@ -362,12 +379,8 @@ int rpci_seg_join(const struct rpc_config *cfg, struct rpci_seg *s)
         }
         if ((rc = prepare_locked(cfg, s, &st)) != 0)
             goto fail;
-        /* Nobody holds membership exclusively without the life-cycle lock,
-         * which we hold, so this cannot conflict. */
-        if ((rc = rpcp_lock_try(s->fd, RPC_LOCK_MEMBERSHIP, RPCP_SHARED)) != 0) {
-            rc = rpci_fail(RPC_ESYS, "segment %s: membership lock: %s", s->name, strerror(-rc));
+        if ((rc = take_membership(s)) != 0)
             goto fail;
-        }
         return 0;
     fail:
         rpci_seg_close(s);   /* closing drops the life-cycle lock too */

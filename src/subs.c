@@ -28,8 +28,8 @@ static void bump_generation(struct rpci_seg *s)
     atomic_fetch_add_explicit(&rpci_seg_header(s)->generation, 1, memory_order_release);
 }
 
-int rpci_sub_add(struct rpci_seg *s, uint32_t slot, uint64_t inc, const char *group,
-                 const char *topic, uint32_t *seq)
+int rpci_sub_add(struct rpci_seg *s, uint32_t kind, uint32_t slot, uint64_t inc,
+                 const char *group, const char *topic, uint32_t *seq)
 {
     uint32_t i;
     for (i = 0; i < s->max_subs; i++) {
@@ -38,6 +38,7 @@ int rpci_sub_add(struct rpci_seg *s, uint32_t slot, uint64_t inc, const char *gr
             continue;
         e->node_slot = slot;
         e->node_incarnation = inc;
+        e->kind = kind;
         memset(e->group, 0, sizeof e->group);
         memset(e->topic, 0, sizeof e->topic);
         strcpy(e->group, group);
@@ -48,8 +49,8 @@ int rpci_sub_add(struct rpci_seg *s, uint32_t slot, uint64_t inc, const char *gr
         bump_generation(s);
         return (int)i;
     }
-    return rpci_fail(RPC_ENOSPC, "segment %s: all %u subscription entries are in use", s->name,
-                     s->max_subs);
+    return rpci_fail(RPC_ENOSPC, "segment %s: all %u subscription entries are in use "
+                     "(raise rpc_config_set_max_subs)", s->name, s->max_subs);
 }
 
 static void free_entry(struct rpcl_sub *e)
@@ -98,7 +99,7 @@ unsigned rpci_sub_match(const struct rpci_seg *s, const char *group, const char 
         if (atomic_load_explicit(&e->state, memory_order_acquire) != RPCL_SUB_ACTIVE)
             continue;
         seq = atomic_load_explicit(&e->seq, memory_order_acquire);
-        same = strncmp(e->topic, topic, RPCL_NAME_SIZE) == 0 &&
+        same = e->kind == RPCL_KIND_SUB && strncmp(e->topic, topic, RPCL_NAME_SIZE) == 0 &&
                strncmp(e->group, group, RPCL_NAME_SIZE) == 0;
         t.node_slot = e->node_slot;
         t.node_inc = e->node_incarnation;

@@ -9,10 +9,11 @@
 /* Valid group/topic name: 1..63 printable non-space ASCII bytes. */
 int rpci_valid_topic_name(const char *s);
 
-/* Add (life-cycle lock held).  Returns the entry index (*seq its seq) or
+/* Add a subscription or publisher entry (kind: enum rpcl_sub_kind;
+ * life-cycle lock held).  Returns the entry index (*seq its seq) or
  * RPC_ENOSPC. */
-int rpci_sub_add(struct rpci_seg *s, uint32_t slot, uint64_t inc, const char *group,
-                 const char *topic, uint32_t *seq);
+int rpci_sub_add(struct rpci_seg *s, uint32_t kind, uint32_t slot, uint64_t inc,
+                 const char *group, const char *topic, uint32_t *seq);
 /* Remove one entry of ours (life-cycle lock held). */
 void rpci_sub_remove(struct rpci_seg *s, uint32_t index);
 /* Remove every entry of a node that left or died (life-cycle lock held). */

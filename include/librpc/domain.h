@@ -98,6 +98,39 @@ typedef struct rpc_node_info {
  */
 int rpc_domain_list_nodes(const rpc_config *cfg, rpc_node_info *out, unsigned cap);
 
+/* One (node, topic) pair: a subscription, or a topic the node has
+ * published on (recorded at its first rpc_publish of that topic). */
+typedef struct rpc_endpoint_info {
+    char group[RPC_TOPIC_NAME_MAX + 1];
+    char topic[RPC_TOPIC_NAME_MAX + 1];
+    char node[RPC_NODE_NAME_MAX + 1];
+    uint32_t slot;            /* the node's slot */
+    int publisher;            /* 1: publishes the topic; 0: subscribes to it */
+} rpc_endpoint_info;
+
+/*
+ * rpc_domain_list_endpoints - copy up to cap endpoints (publishers and
+ * subscribers of every topic) into out, in table order.
+ * Returns the number of endpoints, which may exceed cap.
+ * Errors: RPC_EINVAL, RPC_ENOENT, and segment errors as for
+ * rpc_domain_active_nodes().
+ */
+int rpc_domain_list_endpoints(const rpc_config *cfg, rpc_endpoint_info *out, unsigned cap);
+
+/*
+ * rpc_domain_wait_orphaned - block, at no CPU cost, until the domain's
+ * segment has no live process attached (all left or died), then return 0:
+ * the caller may then run rpc_domain_cleanup(), which re-checks under the
+ * life-cycle lock (a process may join in between; cleanup then refuses).
+ * The wait is a blocking byte-range lock request the kernel grants when the
+ * last member is gone; it is never granted while anyone is attached.
+ * Returns RPC_ENOENT if there is no segment or it was removed (by its last
+ * node) while we waited: wait for a new one to appear, then call again.
+ * Errors: RPC_EINVAL, RPC_EBADNAME, RPC_EACCES, RPC_ENOTREG, RPC_EOWNER,
+ * RPC_ESYS.  Thread-safety: safe; blocks the calling thread.
+ */
+int rpc_domain_wait_orphaned(const rpc_config *cfg);
+
 #ifdef __cplusplus
 }
 #endif
