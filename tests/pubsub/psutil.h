@@ -32,6 +32,10 @@
 /* Size of message (pub, seq) for a segment whose maximum is max. */
 size_t ps_msg_size(uint32_t pub, uint64_t seq, size_t max);
 
+/* Make ps_msg_size uniform over 0..max instead of mostly small (set in
+ * every process of a test, before any message). */
+void ps_sizes_uniform(int on);
+
 /* Fill buf[0..size) with message (pub, seq). */
 void ps_fill(void *buf, size_t size, uint32_t pub, uint64_t seq);
 
@@ -92,6 +96,18 @@ void ps_chan_recv(ps_chan *c, char *buf, size_t len, int timeout_ms);
 int ps_chan_try_recv(ps_chan *c, char *buf, size_t len, int timeout_ms);
 void ps_chan_close(ps_chan *c);
 
+/*
+ * Read `lines` result lines from c within timeout_ms, calling on_line for
+ * each, while watching the children pids[0..n): one that dies by a signal
+ * or exits non-zero before its line came fails the test at once (instead
+ * of after the whole timeout).  Children that exit 0 are reaped.
+ */
+void ps_collect(ps_chan *c, int lines, int timeout_ms, const pid_t *pids, int n,
+                void (*on_line)(const char *line, void *arg), void *arg);
+
+/* Wait for every child in pids[0..n) not yet reaped to exit 0. */
+void ps_reap_all(const pid_t *pids, int n, int timeout_ms);
+
 /* ---- segments ---------------------------------------------------------- */
 
 /* A configuration for segment name whose size leaves room for at least
@@ -102,12 +118,7 @@ rpc_config *ps_config(const char *name, unsigned queues);
 /* Set receive mode and spin on a configuration (fails the test on error). */
 void ps_config_mode(rpc_config *cfg, int mode, int spin_us);
 
-/* Block until the node's counters satisfy want(stats) or timeout_ms
- * passes; returns 1 when satisfied. */
-int ps_wait_stats(rpc_node *node, int (*want)(const rpc_node_stats *, void *), void *arg,
-                  int timeout_ms);
-
-/* Milliseconds from a CLOCK_MONOTONIC start in ns. */
+/* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t ps_now_ns(void);
 
 /* Parse argv[i] as a non-negative number or fail the test. */
