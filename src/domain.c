@@ -71,10 +71,10 @@ int rpc_domain_list_nodes(const rpc_config *config, rpc_node_info *out, unsigned
             rpc_node_info *d = &out[n];
             memset(d, 0, sizeof *d);
             rpci_reg_copy_name(src, d->name);
-            d->pid = (int32_t)src->pid;
+            d->pid = (int32_t)RPCL_LOAD(src->pid);
             d->slot = i;
             d->alive = rpci_reg_alive(&s, i) == 1;
-            d->owner_id = src->owner_id;
+            d->owner_id = RPCL_LOAD(src->owner_id);
             d->joined_unix_ns = src->joined_unix_ns;
             d->stats.published = atomic_load_explicit(&src->published, memory_order_relaxed);
             d->stats.delivered = atomic_load_explicit(&src->delivered, memory_order_relaxed);
@@ -91,7 +91,7 @@ int rpc_domain_list_nodes(const rpc_config *config, rpc_node_info *out, unsigned
 
 static void fill_counts(const struct rpci_seg *s, rpc_domain_info *info)
 {
-    uint64_t owners[RPC_MAX_NODES_LIMIT];
+    uint64_t owners[RPC_MAX_NODES_LIMIT], owner;
     unsigned nowners = 0, j;
     uint32_t i;
     for (i = 0; i < s->max_nodes; i++) {
@@ -102,10 +102,11 @@ static void fill_counts(const struct rpci_seg *s, rpc_domain_info *info)
         if (rpci_reg_alive(s, i) != 1)
             continue;
         info->live_nodes++;
-        for (j = 0; j < nowners && owners[j] != n->owner_id; j++)
+        owner = RPCL_LOAD(n->owner_id);
+        for (j = 0; j < nowners && owners[j] != owner; j++)
             ;
         if (j == nowners)
-            owners[nowners++] = n->owner_id;
+            owners[nowners++] = owner;
     }
     info->live_processes = nowners;
 }
@@ -168,16 +169,16 @@ int rpc_domain_list_endpoints(const rpc_config *config, rpc_endpoint_info *out, 
         const struct rpcl_sub *e = rpci_seg_sub(&s, i);
         /* Acquire: pairs with the release that published the entry. */
         if (atomic_load_explicit(&e->state, memory_order_acquire) != RPCL_SUB_ACTIVE ||
-            e->node_slot >= s.max_nodes)
+            RPCL_LOAD(e->node_slot) >= s.max_nodes)
             continue;
         if (n < cap) {
             rpc_endpoint_info *d = &out[n];
             memset(d, 0, sizeof *d);
             memcpy(d->group, e->group, RPC_TOPIC_NAME_MAX);
             memcpy(d->topic, e->topic, RPC_TOPIC_NAME_MAX);
-            rpci_reg_copy_name(rpci_seg_node(&s, e->node_slot), d->node);
-            d->slot = e->node_slot;
-            d->publisher = e->kind == RPCL_KIND_PUB;
+            d->slot = RPCL_LOAD(e->node_slot);
+            rpci_reg_copy_name(rpci_seg_node(&s, d->slot), d->node);
+            d->publisher = RPCL_LOAD(e->kind) == RPCL_KIND_PUB;
         }
         n++;
     }

@@ -33,9 +33,9 @@ static int snapshot(struct rpc_node *n)
     for (i = 0; i < s->max_nodes; i++) {
         const struct rpcl_node *e = rpci_seg_node(s, i);
         int alive = atomic_load_explicit(&e->state, memory_order_acquire) == RPCL_NODE_ALIVE;
-        n->ev_incarnation[i] = alive ? e->incarnation : 0;
+        n->ev_incarnation[i] = alive ? RPCL_LOAD(e->incarnation) : 0;
         rpci_reg_copy_name(e, n->ev_name[i]);
-        n->ev_pid[i] = (int32_t)e->pid;
+        n->ev_pid[i] = (int32_t)RPCL_LOAD(e->pid);
     }
     return 0;
 }
@@ -74,9 +74,9 @@ static void emit(struct rpc_node *n, int kind, uint32_t slot)
 static int departure_kind(const struct rpcl_node *e, uint64_t seen_inc)
 {
     if (atomic_load_explicit(&e->state, memory_order_acquire) != RPCL_NODE_FREE ||
-        e->incarnation != seen_inc)
+        RPCL_LOAD(e->incarnation) != seen_inc)
         return RPC_EVENT_NODE_GONE;
-    return e->left_how == RPCL_LEFT_DEAD ? RPC_EVENT_NODE_DIED : RPC_EVENT_NODE_LEFT;
+    return RPCL_LOAD(e->left_how) == RPCL_LEFT_DEAD ? RPC_EVENT_NODE_DIED : RPC_EVENT_NODE_LEFT;
 }
 
 void rpci_events_check(struct rpc_node *n)
@@ -93,7 +93,7 @@ void rpci_events_check(struct rpc_node *n)
     for (i = 0; i < s->max_nodes && n->event_cb != NULL; i++) {
         const struct rpcl_node *e = rpci_seg_node(s, i);
         int alive = atomic_load_explicit(&e->state, memory_order_acquire) == RPCL_NODE_ALIVE;
-        uint64_t cur = alive ? e->incarnation : 0;
+        uint64_t cur = alive ? RPCL_LOAD(e->incarnation) : 0;
         if (i == n->slot || cur == n->ev_incarnation[i])
             continue;
         if (n->ev_incarnation[i] != 0)
@@ -101,7 +101,7 @@ void rpci_events_check(struct rpc_node *n)
         n->ev_incarnation[i] = cur;
         if (cur != 0 && n->event_cb != NULL) {
             rpci_reg_copy_name(e, n->ev_name[i]);
-            n->ev_pid[i] = (int32_t)e->pid;
+            n->ev_pid[i] = (int32_t)RPCL_LOAD(e->pid);
             emit(n, RPC_EVENT_NODE_JOINED, i);
         }
     }

@@ -41,6 +41,12 @@
 #define RPC_LOCK_MEMBERSHIP 1
 #define RPC_LOCK_NODE0 2
 
+/* Fields other processes may read while they change are _Atomic and are
+ * accessed with these (relaxed; the ordering comes from the state fields'
+ * acquire/release pairs), so that no access is a data race. */
+#define RPCL_LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define RPCL_STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
+
 enum rpcl_node_state { RPCL_NODE_FREE = 0, RPCL_NODE_ALIVE = 1 };
 enum rpcl_left_how { RPCL_LEFT_CLEAN = 1, RPCL_LEFT_DEAD = 2 };
 
@@ -72,9 +78,9 @@ struct rpcl_header {
 
 struct rpcl_node {
     _Atomic uint32_t state;       /* enum rpcl_node_state */
-    uint32_t pid;                 /* informative only: never trusted */
-    uint64_t owner_id;            /* random id of the owning attachment */
-    uint64_t incarnation;         /* unique per registration; kept when FREE */
+    _Atomic uint32_t pid;         /* informative only: never trusted */
+    _Atomic uint64_t owner_id;    /* random id of the owning attachment */
+    _Atomic uint64_t incarnation; /* unique per registration; kept when FREE */
     int64_t joined_unix_ns;
     char name[64];                /* NUL-terminated; validated on read */
     /* Wake-up: an event count the receiver sleeps on (futex word) and a
@@ -89,7 +95,7 @@ struct rpcl_node {
     _Atomic uint64_t bytes_out;   /* payload bytes queued */
     _Atomic uint64_t bytes_in;    /* payload bytes dispatched */
     _Atomic uint32_t wants_events;/* its owner has an event callback: wake it on changes */
-    uint32_t left_how;            /* when FREE: RPCL_LEFT_* of the last occupant */
+    _Atomic uint32_t left_how;    /* when FREE: RPCL_LEFT_* of the last occupant */
     uint8_t reserved[RPC_NODE_SLOT_SIZE - 160];
 };
 
@@ -102,10 +108,10 @@ enum rpcl_sub_kind { RPCL_KIND_SUB = 0, RPCL_KIND_PUB = 1 };
 #define RPCL_NAME_SIZE 64
 struct rpcl_sub {
     _Atomic uint32_t state;
-    uint32_t node_slot;
-    uint64_t node_incarnation;
+    _Atomic uint32_t node_slot;
+    _Atomic uint64_t node_incarnation;
     _Atomic uint32_t seq;         /* bumped when freed: readers detect reuse */
-    uint32_t kind;                /* enum rpcl_sub_kind */
+    _Atomic uint32_t kind;        /* enum rpcl_sub_kind */
     char group[RPCL_NAME_SIZE];
     char topic[RPCL_NAME_SIZE];
     uint8_t reserved[8];
@@ -122,10 +128,10 @@ enum rpcl_ring_state { RPCL_RING_FREE = 0, RPCL_RING_ACTIVE = 1 };
 struct rpcl_ring {
     _Atomic uint32_t state;
     _Atomic uint32_t done;        /* RPCL_RING_*_DONE bits */
-    uint32_t pub_slot;
-    uint32_t sub_slot;
-    uint64_t pub_incarnation;
-    uint64_t sub_incarnation;
+    _Atomic uint32_t pub_slot;
+    _Atomic uint32_t sub_slot;
+    _Atomic uint64_t pub_incarnation;
+    _Atomic uint64_t sub_incarnation;
     uint8_t pad0[32];
     /* Producer's line. */
     _Atomic uint64_t tail;        /* bytes committed */

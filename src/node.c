@@ -68,8 +68,8 @@ int rpc_node_create(const rpc_config *config, const char *name, rpc_node **out)
         return rc;
     }
     if ((rc = rpci_node_data_init(n)) != 0 || (rc = start_receiver(n)) != 0) {
-        rpci_attach_remove_node(n->att, n->slot);
         rpci_node_data_free(n);
+        rpci_attach_remove_node(n->att, n->slot);
         free(n);
         return rc;
     }
@@ -91,8 +91,9 @@ int rpc_node_destroy(rpc_node *node)
         rpci_node_wake(node);
         pthread_join(node->thread, NULL);
     }
-    rc = rpci_attach_remove_node(node->att, node->slot);
+    /* Local state first: the attachment may be freed with its last node. */
     rpci_node_data_free(node);
+    rc = rpci_attach_remove_node(node->att, node->slot);
     free(node);
     return rc;
 }

@@ -287,7 +287,7 @@ static int outbound_for(struct rpc_node *n, const struct rpci_target *t,
 static void notify(struct rpcl_node *sub)
 {
     /* Dekker with the receiver's "sleeping" store (see top of file). */
-    atomic_thread_fence(memory_order_seq_cst);
+    rpcp_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&sub->sleeping, memory_order_relaxed)) {
         atomic_fetch_add_explicit(&sub->wake_seq, 1, memory_order_release);
         rpcp_wake_word(&sub->wake_seq);
@@ -296,10 +296,10 @@ static void notify(struct rpcl_node *sub)
 
 #define WAIT_SLICE_NS (10ull * 1000000ull)
 
-/* Wait for room in o until deadline_ns (0: forever).  Returns 0 when there
+/* Wait for room in o, the queue to sub_slot, until deadline_ns (0: forever).  Returns 0 when there
  * is room, 1 when the subscriber is gone, RPC_ETIMEDOUT. */
-static int wait_for_room(struct rpc_node *n, struct rpci_outbound *o, uint32_t len,
-                         uint64_t deadline_ns)
+static int wait_for_room(struct rpc_node *n, struct rpci_outbound *o, uint32_t sub_slot,
+                         uint32_t len, uint64_t deadline_ns)
 {
     struct rpcl_ring *r = o->p.r;
     for (;;) {
@@ -308,7 +308,7 @@ static int wait_for_room(struct rpc_node *n, struct rpci_outbound *o, uint32_t l
         int room;
         atomic_store_explicit(&r->pub_waiting, 1, memory_order_relaxed);
         /* Dekker with the consumer's head store (see ring.c). */
-        atomic_thread_fence(memory_order_seq_cst);
+        rpcp_fence(memory_order_seq_cst);
         room = rpci_prod_has_room(&o->p, len);
         if (room || (atomic_load_explicit(&r->done, memory_order_acquire) & RPCL_RING_SUB_DONE)) {
             atomic_store_explicit(&r->pub_waiting, 0, memory_order_relaxed);
@@ -325,8 +325,7 @@ static int wait_for_room(struct rpc_node *n, struct rpci_outbound *o, uint32_t l
         atomic_store_explicit(&r->pub_waiting, 0, memory_order_relaxed);
         /* A full queue may mean a dead reader: reclaim it now rather than
          * at the next periodic sweep. */
-        if (r->sub_slot < n->att->seg.max_nodes &&
-            rpci_reg_is_dead(&n->att->seg, r->sub_slot, n->att->owner_id))
+        if (rpci_reg_is_dead(&n->att->seg, sub_slot, n->att->owner_id))
             rpci_attach_sweep_now(n->att);
     }
 }
@@ -340,7 +339,7 @@ static int send_one(struct rpc_node *n, const struct rpci_target *t, const struc
     if ((rc = outbound_for(n, t, &o)) != 0)
         return rc;
     while ((rc = rpci_prod_write(&o->p, hdr, data)) == RPC_EAGAIN && timeout_ms != 0) {
-        rc = wait_for_room(n, o, hdr->len, deadline_ns);
+        rc = wait_for_room(n, o, t->node_slot, hdr->len, deadline_ns);
         if (rc == 1)
             return 0;   /* the subscriber left: nothing to deliver to */
         if (rc != 0)
@@ -405,7 +404,7 @@ static void refresh_inbound(struct rpc_node *n)
     const struct rpci_seg *s = &n->att->seg;
     /* Acquire: pairs with the release bump after a queue is allocated. */
     uint32_t gen = atomic_load_explicit(&rpci_seg_header(s)->generation, memory_order_acquire);
-    uint32_t i;
+    uint32_t i, pub;
     unsigned k;
     if (gen == n->in_generation)
         return;
@@ -413,7 +412,7 @@ static void refresh_inbound(struct rpc_node *n)
     for (i = 0; i < s->ring_count; i++) {
         struct rpcl_ring *r = rpci_seg_ring(s, i);
         if (atomic_load_explicit(&r->state, memory_order_acquire) != RPCL_RING_ACTIVE ||
-            r->sub_slot != n->slot || r->sub_incarnation != n->incarnation ||
+            RPCL_LOAD(r->sub_slot) != n->slot || RPCL_LOAD(r->sub_incarnation) != n->incarnation ||
             (atomic_load_explicit(&r->done, memory_order_relaxed) & RPCL_RING_SUB_DONE))
             continue;
         for (k = 0; k < n->nin && n->in[k].ring_index != i; k++)
@@ -430,8 +429,8 @@ static void refresh_inbound(struct rpc_node *n)
         }
         rpci_cons_init(&n->in[n->nin].c, s, r);
         n->in[n->nin].ring_index = i;
-        if (r->pub_slot < s->max_nodes)
-            rpci_reg_copy_name(rpci_seg_node(s, r->pub_slot), n->in[n->nin].publisher);
+        if ((pub = RPCL_LOAD(r->pub_slot)) < s->max_nodes)
+            rpci_reg_copy_name(rpci_seg_node(s, pub), n->in[n->nin].publisher);
         else
             strcpy(n->in[n->nin].publisher, "?");
         n->nin++;
@@ -554,7 +553,7 @@ static void wait_for_work(struct rpc_node *n, int64_t timeout_ns)
     seq = atomic_load_explicit(&me->wake_seq, memory_order_acquire);
     atomic_store_explicit(&me->sleeping, 1, memory_order_relaxed);
     /* Dekker with the publisher's fence in notify(): see top of file. */
-    atomic_thread_fence(memory_order_seq_cst);
+    rpcp_fence(memory_order_seq_cst);
     if (!has_work(n))
         rpcp_wait_word(&me->wake_seq, seq, timeout_ns);
     atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);

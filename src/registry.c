@@ -78,16 +78,23 @@ int rpci_reg_add(struct rpci_seg *s, uint64_t owner_id, const char *name, uint64
     {
         struct rpcl_node *n = rpci_seg_node(s, i);
         /* Counters and wake-up state start from zero for every node. */
-        memset((char *)n + offsetof(struct rpcl_node, wake_seq), 0,
-               sizeof *n - offsetof(struct rpcl_node, wake_seq));
+        RPCL_STORE(n->sleeping, 0);
+        RPCL_STORE(n->published, 0);
+        RPCL_STORE(n->delivered, 0);
+        RPCL_STORE(n->dropped, 0);
+        RPCL_STORE(n->received, 0);
+        RPCL_STORE(n->bytes_out, 0);
+        RPCL_STORE(n->bytes_in, 0);
+        RPCL_STORE(n->wants_events, 0);
+        RPCL_STORE(n->left_how, 0);
         memset(n->name, 0, sizeof n->name);
         strcpy(n->name, name);
-        n->pid = (uint32_t)getpid();
-        n->owner_id = owner_id;
-        n->incarnation = atomic_fetch_add_explicit(&h->next_incarnation, 1,
-                                                   memory_order_relaxed) + 1;
+        *incarnation = atomic_fetch_add_explicit(&h->next_incarnation, 1,
+                                                 memory_order_relaxed) + 1;
+        RPCL_STORE(n->pid, (uint32_t)getpid());
+        RPCL_STORE(n->owner_id, owner_id);
+        RPCL_STORE(n->incarnation, *incarnation);
         n->joined_unix_ns = rpcp_now_unix_ns();
-        *incarnation = n->incarnation;
         /* Release: a reader that acquires ALIVE sees the fields above. */
         atomic_store_explicit(&n->state, RPCL_NODE_ALIVE, memory_order_release);
     }
@@ -102,13 +109,13 @@ int rpci_reg_add(struct rpci_seg *s, uint64_t owner_id, const char *name, uint64
 static void free_slot(struct rpci_seg *s, uint32_t slot, enum rpcl_left_how how)
 {
     struct rpcl_node *n = rpci_seg_node(s, slot);
-    rpci_sub_release_node(s, slot, n->incarnation);
-    rpci_ring_release_node(s, slot, n->incarnation);
+    uint64_t inc = RPCL_LOAD(n->incarnation);
+    rpci_sub_release_node(s, slot, inc);
+    rpci_ring_release_node(s, slot, inc);
     rpci_ring_collect(s);
-    n->left_how = how;   /* name and incarnation stay for event observers */
+    RPCL_STORE(n->left_how, (uint32_t)how);   /* name, pid, incarnation stay for observers */
     atomic_store_explicit(&n->state, RPCL_NODE_FREE, memory_order_release);
-    n->owner_id = 0;
-    n->pid = 0;
+    RPCL_STORE(n->owner_id, 0);
     /* Never below zero, whatever a corrupt segment says. */
     uint32_t cur = atomic_load_explicit(&rpci_seg_header(s)->num_nodes, memory_order_relaxed);
     if (cur > 0)
@@ -132,7 +139,7 @@ int rpci_reg_alive(const struct rpci_seg *s, uint32_t slot)
 /* A slot not ours whose lock nobody holds: its process is gone. */
 int rpci_reg_is_dead(const struct rpci_seg *s, uint32_t i, uint64_t owner_id)
 {
-    if (!slot_used(s, i) || rpci_seg_node(s, i)->owner_id == owner_id)
+    if (!slot_used(s, i) || RPCL_LOAD(rpci_seg_node(s, i)->owner_id) == owner_id)
         return 0;
     return rpci_reg_alive(s, i) == 0;
 }

@@ -144,7 +144,7 @@ void rpci_cons_release(struct rpci_cons *c)
     /* Release: the producer may reuse the bytes once it acquires head. */
     atomic_store_explicit(&r->head, c->head, memory_order_release);
     /* Dekker with the producer's pub_waiting store (see top). */
-    atomic_thread_fence(memory_order_seq_cst);
+    rpcp_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&r->pub_waiting, memory_order_relaxed)) {
         atomic_fetch_add_explicit(&r->space_seq, 1, memory_order_release);
         rpcp_wake_word(&r->space_seq);
@@ -168,10 +168,10 @@ int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, uin
         if (atomic_load_explicit(&r->state, memory_order_relaxed) != RPCL_RING_FREE)
             continue;
         atomic_store_explicit(&r->done, 0, memory_order_relaxed);
-        r->pub_slot = pub_slot;
-        r->sub_slot = sub_slot;
-        r->pub_incarnation = pub_inc;
-        r->sub_incarnation = sub_inc;
+        RPCL_STORE(r->pub_slot, pub_slot);
+        RPCL_STORE(r->sub_slot, sub_slot);
+        RPCL_STORE(r->pub_incarnation, pub_inc);
+        RPCL_STORE(r->sub_incarnation, sub_inc);
         atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
         atomic_store_explicit(&r->head, 0, memory_order_relaxed);
         atomic_store_explicit(&r->pub_waiting, 0, memory_order_relaxed);
@@ -192,9 +192,9 @@ void rpci_ring_release_node(struct rpci_seg *s, uint32_t slot, uint64_t inc)
         uint32_t bits = 0;
         if (atomic_load_explicit(&r->state, memory_order_acquire) != RPCL_RING_ACTIVE)
             continue;
-        if (r->pub_slot == slot && r->pub_incarnation == inc)
+        if (RPCL_LOAD(r->pub_slot) == slot && RPCL_LOAD(r->pub_incarnation) == inc)
             bits |= RPCL_RING_PUB_DONE;
-        if (r->sub_slot == slot && r->sub_incarnation == inc)
+        if (RPCL_LOAD(r->sub_slot) == slot && RPCL_LOAD(r->sub_incarnation) == inc)
             bits |= RPCL_RING_SUB_DONE;
         if (bits) {
             atomic_fetch_or_explicit(&r->done, bits, memory_order_release);

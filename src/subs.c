@@ -8,6 +8,7 @@
  * accept an entry only if seq is the same before and after they copied it.
  */
 #include "subs.h"
+#include "platform/platform.h"
 
 #include <string.h>
 
@@ -36,9 +37,9 @@ int rpci_sub_add(struct rpci_seg *s, uint32_t kind, uint32_t slot, uint64_t inc,
         struct rpcl_sub *e = rpci_seg_sub(s, i);
         if (atomic_load_explicit(&e->state, memory_order_relaxed) != RPCL_SUB_FREE)
             continue;
-        e->node_slot = slot;
-        e->node_incarnation = inc;
-        e->kind = kind;
+        RPCL_STORE(e->node_slot, slot);
+        RPCL_STORE(e->node_incarnation, inc);
+        RPCL_STORE(e->kind, kind);
         memset(e->group, 0, sizeof e->group);
         memset(e->topic, 0, sizeof e->topic);
         strcpy(e->group, group);
@@ -58,7 +59,7 @@ static void free_entry(struct rpcl_sub *e)
     atomic_store_explicit(&e->state, RPCL_SUB_FREE, memory_order_relaxed);
     atomic_fetch_add_explicit(&e->seq, 1, memory_order_relaxed);
     /* Release fence: the seq bump is visible before any later refill. */
-    atomic_thread_fence(memory_order_release);
+    rpcp_fence(memory_order_release);
 }
 
 void rpci_sub_remove(struct rpci_seg *s, uint32_t index)
@@ -76,7 +77,7 @@ void rpci_sub_release_node(struct rpci_seg *s, uint32_t slot, uint64_t inc)
     for (i = 0; i < s->max_subs; i++) {
         struct rpcl_sub *e = rpci_seg_sub(s, i);
         if (atomic_load_explicit(&e->state, memory_order_acquire) == RPCL_SUB_ACTIVE &&
-            e->node_slot == slot && e->node_incarnation == inc) {
+            RPCL_LOAD(e->node_slot) == slot && RPCL_LOAD(e->node_incarnation) == inc) {
             free_entry(e);
             changed = 1;
         }
@@ -99,11 +100,11 @@ unsigned rpci_sub_match(const struct rpci_seg *s, const char *group, const char 
         if (atomic_load_explicit(&e->state, memory_order_acquire) != RPCL_SUB_ACTIVE)
             continue;
         seq = atomic_load_explicit(&e->seq, memory_order_acquire);
-        same = e->kind == RPCL_KIND_SUB && strncmp(e->topic, topic, RPCL_NAME_SIZE) == 0 &&
+        same = RPCL_LOAD(e->kind) == RPCL_KIND_SUB && strncmp(e->topic, topic, RPCL_NAME_SIZE) == 0 &&
                strncmp(e->group, group, RPCL_NAME_SIZE) == 0;
-        t.node_slot = e->node_slot;
-        t.node_inc = e->node_incarnation;
-        atomic_thread_fence(memory_order_acquire);
+        t.node_slot = RPCL_LOAD(e->node_slot);
+        t.node_inc = RPCL_LOAD(e->node_incarnation);
+        rpcp_fence(memory_order_acquire);
         if (!same || seq != atomic_load_explicit(&e->seq, memory_order_relaxed) ||
             t.node_slot >= s->max_nodes)
             continue;

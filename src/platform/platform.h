@@ -39,6 +39,24 @@ int rpcp_lock_held_by_other(int fd, unsigned byte);
  * (-EOPNOTSUPP where the file system cannot punch holes). */
 int rpcp_zero_file(int fd, uint64_t size);
 
+/* A fence, e.g. seq_cst for the Dekker pairs of the wake-up protocol.
+ * ThreadSanitizer does not model fences; under it, an RMW on one shared
+ * word orders the two sides just as well (within a process, which is all
+ * TSan sees), so that is what its builds use. */
+#if defined(__SANITIZE_THREAD__)
+#define RPCP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RPCP_TSAN 1
+#endif
+#endif
+#ifdef RPCP_TSAN
+extern _Atomic uint32_t rpcp_fence_word;
+#define rpcp_fence(order) ((void)atomic_fetch_add_explicit(&rpcp_fence_word, 0, (order)))
+#else
+#define rpcp_fence(order) atomic_thread_fence(order)
+#endif
+
 /* Wait while *word == expected, at most timeout_ns (< 0: no limit), or
  * until a wake-up.  Works across processes on shared memory.  Spurious
  * returns are allowed: callers re-check their condition. */

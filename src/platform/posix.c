@@ -21,6 +21,10 @@
 #error "librpc needs open-file-description locks (F_OFD_SETLK); port src/platform for this system"
 #endif
 
+#ifdef RPCP_TSAN
+_Atomic uint32_t rpcp_fence_word;
+#endif
+
 static int lock_cmd(int fd, int cmd, unsigned byte, enum rpcp_lock_type type)
 {
     struct flock fl;
