@@ -329,12 +329,13 @@ const char *cli_format_time(int64_t unix_ns, char *buf, size_t len)
     return buf;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if the bytes are not one. */
-static size_t utf8_len(const unsigned char *s)
+size_t cli_utf8_len(const unsigned char *s, size_t avail)
 {
     size_t n, i;
     unsigned cp;
 
+    if (avail == 0)
+        return 0;
     if (s[0] < 0x80)
         return 1;
     if (s[0] >= 0xC2 && s[0] <= 0xDF) {
@@ -349,6 +350,8 @@ static size_t utf8_len(const unsigned char *s)
     } else {
         return 0;
     }
+    if (n > avail)
+        return 0;
     for (i = 1; i < n; i++) {
         if ((s[i] & 0xC0) != 0x80)
             return 0;
@@ -361,12 +364,12 @@ static size_t utf8_len(const unsigned char *s)
     return n;
 }
 
-void cli_json_string(FILE *f, const char *s)
+void cli_json_mem(FILE *f, const void *data, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    const unsigned char *p = data, *end = p + len;
 
     fputc('"', f);
-    while (*p) {
+    while (p < end) {
         size_t n;
         switch (*p) {
         case '"':  fputs("\\\"", f); p++; continue;
@@ -383,7 +386,7 @@ void cli_json_string(FILE *f, const char *s)
             p++;
             continue;
         }
-        n = utf8_len(p);
+        n = cli_utf8_len(p, (size_t)(end - p));
         if (n == 0) {
             fputs("\\ufffd", f); /* not UTF-8: keep the output valid JSON */
             p++;
@@ -393,6 +396,13 @@ void cli_json_string(FILE *f, const char *s)
         p += n;
     }
     fputc('"', f);
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    if (!s)
+        s = "";
+    cli_json_mem(f, s, strlen(s));
 }
 
 int cli_list_nodes(const rpc_config *cfg, rpc_node_info **out, unsigned *count)

@@ -13,6 +13,8 @@
  *   4  bad segment: not librpc, wrong layout version, damaged, owned by
  *      another user, permission denied, not a regular file
  *   5  any other error
+ *   6  incomplete: some message copies were dropped because a subscriber's
+ *      queue was full (rpcctl pub)
  */
 #ifndef LIBRPC_TOOLS_CLI_COMMON_H
 #define LIBRPC_TOOLS_CLI_COMMON_H
@@ -29,7 +31,8 @@ enum cli_exit {
     CLI_EXIT_USAGE = 2,
     CLI_EXIT_BUSY = 3,
     CLI_EXIT_BADSEG = 4,
-    CLI_EXIT_OTHER = 5
+    CLI_EXIT_OTHER = 5,
+    CLI_EXIT_DROPPED = 6
 };
 
 /*
@@ -86,8 +89,19 @@ const char *cli_format_size(uint64_t bytes, char *buf, size_t len);
 /* cli_format_time - UTC ISO 8601 with milliseconds; "-" for 0. */
 const char *cli_format_time(int64_t unix_ns, char *buf, size_t len);
 
+/*
+ * cli_utf8_len - length (1..4) of the valid UTF-8 sequence at s, of which
+ * avail bytes may be read; 0 if the bytes are not one (overlong forms,
+ * surrogates and values past U+10FFFF are not).
+ */
+size_t cli_utf8_len(const unsigned char *s, size_t avail);
+
 /* cli_json_string - write s as a JSON string literal, escaped. */
 void cli_json_string(FILE *f, const char *s);
+
+/* cli_json_mem - the same for len bytes that need no NUL; a NUL byte is
+ * written as \u0000 and bytes that are not UTF-8 as U+FFFD. */
+void cli_json_mem(FILE *f, const void *data, size_t len);
 
 /*
  * cli_list_nodes - all registered nodes of the domain: *out is a malloc'ed

@@ -1,11 +1,13 @@
 /*
  * rpcctl.c - the command-line view of a librpc domain: status, nodes and
- * clean-up of its shared-memory segment.
+ * clean-up of its shared-memory segment, and the command line of all
+ * commands (pub and echo live in rpcctl_pubsub.c).
  *
- * rpcctl only uses the read-only domain queries (rpc_domain_stat,
- * rpc_domain_list_nodes), which take no membership, so looking at a domain
- * never keeps its segment alive; `cleanup` uses rpc_domain_cleanup(), which
- * never removes a segment a live process uses unless forced.
+ * status, nodes and cleanup only use the read-only domain queries
+ * (rpc_domain_stat, rpc_domain_list_nodes), which take no membership, so
+ * looking at a domain never keeps its segment alive; `cleanup` uses
+ * rpc_domain_cleanup(), which never removes a segment a live process uses
+ * unless forced.
  *
  * The JSON that `status --json` prints is an interface: one object, every
  * key always present, in this order (null where the value is unknown):
@@ -31,23 +33,28 @@
  *   created           the same as UTC ISO 8601, e.g. "2025-01-02T03:04:05.678Z"
  *   nodes             [{"slot", "name", "pid", "state" ("alive"/"dead"),
  *                       "alive", "owner_id" (hex string), "joined_unix_ns",
- *                       "joined"}], in slot order
+ *                       "joined", "stats"}], in slot order; stats is
+ *                       {"published", "delivered", "dropped", "received",
+ *                       "bytes_out", "bytes_in"} (rpc_node_stats)
  *
  * For an invalid segment whose header could not be read, the fields that
  * come from the header or the node table (live_processes to created) are
  * null and nodes is [].  `nodes --json` prints {"schema", "name", "exists",
  * "error", "nodes"} with the same meanings; there exists is null when the
  * name could not be examined (permission, not a regular file).
+ *
+ * Keys may be added (stats was) without a schema change; a schema bump
+ * means a key changed meaning or went away.
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "cli_common.h"
+#include "rpcctl.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const cli_ctx ctx = {
+const cli_ctx rpcctl_ctx = {
     .prog = "rpcctl",
     .rename_hint = "with --name /other",
     .cleanup_cmd = "rpcctl cleanup",
@@ -57,22 +64,30 @@ static const cli_ctx ctx = {
 /* ---- help texts ---- */
 
 static const char usage_main[] =
-    "Usage: rpcctl [--name /NAME] COMMAND [OPTIONS]\n"
+    "Usage: rpcctl [--name /NAME] COMMAND [OPTIONS] [ARGUMENTS]\n"
     "       rpcctl COMMAND --help\n"
     "       rpcctl --help | --version\n"
     "\n"
-    "Inspect and clean up a librpc domain: one POSIX shared-memory segment.\n"
-    "rpcctl never attaches to the domain, so it never keeps a segment alive.\n"
+    "Inspect and clean up a librpc domain (one POSIX shared-memory segment),\n"
+    "and publish to or listen on its topics.  status, nodes and cleanup never\n"
+    "attach to the domain, so they never keep a segment alive; pub and echo\n"
+    "join it as a node for as long as they run.\n"
     "\n"
     "Commands:\n"
     "  status [--json]    the segment: size, mode, owner, validity, attached and\n"
-    "                     orphaned state, live processes, nodes\n"
-    "  nodes [--json]     the registered nodes: SLOT NAME PID STATE\n"
+    "                     orphaned state, live processes, nodes and counters\n"
+    "  nodes [--json]     the registered nodes: SLOT NAME PID STATE and their\n"
+    "                     message counters\n"
     "  cleanup [--force]  remove the segment if it is orphaned (no live process\n"
     "                     attached); --force removes it anyway (dangerous)\n"
+    "  pub GROUP TOPIC [MESSAGE] [--count N] [--rate HZ] [--size BYTES]\n"
+    "                     [--timeout MS]\n"
+    "                     publish MESSAGE, or each line of standard input\n"
+    "  echo GROUP TOPIC... [--count N] [--timeout S] [--json]\n"
+    "                     print the messages published on the topics\n"
     "  help [COMMAND]     this text, or a command's\n"
     "\n"
-    "Options (anywhere on the line):\n"
+    "Options (anywhere on the line; '--' ends the options):\n"
     "  --name /NAME       the domain's segment name: '/' then 1-254 characters\n"
     "                     and no other '/' (a name, not a path); default:\n"
     "                     $LIBRPC_SHM_NAME if set, else /librpc_shm\n"
@@ -81,12 +96,14 @@ static const char usage_main[] =
     "\n"
     "Exit codes:\n"
     "  0  success (status: the segment exists and is valid; cleanup: removed)\n"
-    "  1  the segment does not exist (cleanup: nothing to remove)\n"
+    "  1  the segment does not exist (cleanup: nothing to remove; pub: nobody\n"
+    "     to publish to); echo: fewer messages than wanted arrived in time\n"
     "  2  usage error: unknown option or argument, invalid segment name\n"
     "  3  cleanup refused: live processes are attached\n"
     "  4  bad segment: not a librpc segment, incompatible layout version,\n"
     "     damaged, owned by another user, permission denied, not a regular file\n"
     "  5  any other error\n"
+    "  6  pub: some copies were dropped because a subscriber's queue was full\n"
     "Each error is one line on stderr that says what to do.\n";
 
 static const char usage_status[] =
@@ -95,8 +112,9 @@ static const char usage_status[] =
     "Show whether the segment exists and, if it does: size, mode, owner (uid\n"
     "and user), group, whether it is a valid librpc segment (and why not),\n"
     "whether live processes are attached or it is orphaned, the number of live\n"
-    "processes and nodes, the node table, segment id, layout version and\n"
-    "creation time.  Read-only: takes no lock and no membership.\n"
+    "processes and nodes, the node table with each node's message counters,\n"
+    "segment id, layout version and creation time.  Read-only: takes no lock\n"
+    "and no membership.\n"
     "\n"
     "Exit: 0 exists and valid, 1 does not exist (prints \"shared memory: does\n"
     "not exist\"), 2 usage, 4 exists but invalid or unreadable, 5 other error.\n"
@@ -108,26 +126,37 @@ static const char usage_status[] =
     "  orphaned, live_processes, live_nodes, registered_nodes, max_nodes,\n"
     "  segment_id (\"0x\" + 16 hex digits), layout_version, created_unix_ns,\n"
     "  created (UTC ISO 8601), nodes: [{slot, name, pid, state (\"alive\" or\n"
-    "  \"dead\"), alive, owner_id (hex string), joined_unix_ns, joined}].\n"
+    "  \"dead\"), alive, owner_id (hex string), joined_unix_ns, joined, stats}].\n"
+    "stats is {published, delivered, dropped, received, bytes_out, bytes_in}:\n"
+    "  published  rpc_publish calls by the node\n"
+    "  delivered  copies it queued to subscribers (one per subscriber)\n"
+    "  dropped    copies it lost to full subscriber queues\n"
+    "  received   messages passed to its callbacks\n"
+    "  bytes_out  payload bytes it queued; bytes_in: payload bytes it received\n"
     "When the segment does not exist, exists is false, the segment fields are\n"
     "null and nodes is [].  For an invalid segment whose header could not be\n"
     "read, live_processes through created are null and nodes is [].\n"
-    "64-bit integers (created_unix_ns, joined_unix_ns) may exceed 2^53.\n";
+    "64-bit integers (created_unix_ns, joined_unix_ns, the counters) may\n"
+    "exceed 2^53.  New keys may be added in later versions with the same\n"
+    "schema number; the schema changes only if a key changes meaning or goes.\n";
 
 static const char usage_nodes[] =
     "Usage: rpcctl nodes [--json] [--name /NAME]\n"
     "\n"
     "List the registered nodes of the domain, in slot order, as a table\n"
-    "SLOT NAME PID STATE (STATE is alive, or dead: its process died and the\n"
-    "survivors have not reclaimed the slot yet).  The PID is informative only:\n"
-    "it is the pid in the creator's PID namespace.\n"
+    "SLOT NAME PID STATE PUBLISHED DELIVERED DROPPED RECEIVED BYTES_OUT\n"
+    "BYTES_IN.  STATE is alive, or dead: its process died and the survivors\n"
+    "have not reclaimed the slot yet.  The PID is informative only: it is the\n"
+    "pid in the creator's PID namespace.  The counters are described in\n"
+    "'rpcctl status --help'.\n"
     "\n"
     "Exit: 0 listed (possibly no nodes), 1 the segment does not exist, 2 usage,\n"
     "4 bad segment, 5 other error.\n"
     "\n"
     "--json prints {\"schema\": 1, \"name\", \"exists\", \"error\" (null or {code,\n"
     "name, message, detail}), \"nodes\": [{slot, name, pid, state, alive,\n"
-    "owner_id, joined_unix_ns, joined}]}.\n";
+    "owner_id, joined_unix_ns, joined, stats: {published, delivered, dropped,\n"
+    "received, bytes_out, bytes_in}}]}.\n";
 
 static const char usage_cleanup[] =
     "Usage: rpcctl cleanup [--force] [--name /NAME]\n"
@@ -150,31 +179,37 @@ static const char usage_cleanup[] =
 
 /* ---- command line ---- */
 
-struct opts {
-    const char *cmd;
-    const char *name;
-    int json;
-    int force;
-    int help;
-    int version;
-};
-
 struct command {
     const char *name;
     const char *usage;
-    int takes_json;
-    int takes_force;
-    int (*run)(const struct opts *o, const rpc_config *cfg);
+    unsigned accepts;          /* OPT_* the command takes */
+    int max_args;              /* operands it takes at most; -1: any number */
+    int (*run)(const struct opts *o, rpc_config *cfg);
 };
 
-static int run_status(const struct opts *o, const rpc_config *cfg);
-static int run_nodes(const struct opts *o, const rpc_config *cfg);
-static int run_cleanup(const struct opts *o, const rpc_config *cfg);
+static int run_status(const struct opts *o, rpc_config *cfg);
+static int run_nodes(const struct opts *o, rpc_config *cfg);
+static int run_cleanup(const struct opts *o, rpc_config *cfg);
 
 static const struct command commands[] = {
-    { "status", usage_status, 1, 0, run_status },
-    { "nodes", usage_nodes, 1, 0, run_nodes },
-    { "cleanup", usage_cleanup, 0, 1, run_cleanup },
+    { "status", usage_status, OPT_JSON, 0, run_status },
+    { "nodes", usage_nodes, OPT_JSON, 0, run_nodes },
+    { "cleanup", usage_cleanup, OPT_FORCE, 0, run_cleanup },
+    { "pub", rpcctl_usage_pub, OPT_COUNT | OPT_RATE | OPT_SIZE | OPT_TIMEOUT, 3, rpcctl_run_pub },
+    { "echo", rpcctl_usage_echo, OPT_COUNT | OPT_TIMEOUT | OPT_JSON, -1, rpcctl_run_echo },
+};
+
+/* The options that take a value, and where parse_args keeps it. */
+static const struct value_opt {
+    const char *flag;
+    unsigned bit;
+    size_t field;
+} value_opts[] = {
+    { "--name", 0, offsetof(struct opts, name) },
+    { "--count", OPT_COUNT, offsetof(struct opts, count) },
+    { "--rate", OPT_RATE, offsetof(struct opts, rate) },
+    { "--size", OPT_SIZE, offsetof(struct opts, size) },
+    { "--timeout", OPT_TIMEOUT, offsetof(struct opts, timeout) },
 };
 
 static const struct command *find_command(const char *name)
@@ -186,14 +221,10 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
-/* A usage error: one line saying what was wrong, then the usage text. */
-static int usage_error(const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const char *usage, const char *fmt, ...)
+int rpcctl_usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", ctx.prog);
+    fprintf(stderr, "%s: ", rpcctl_ctx.prog);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -201,52 +232,99 @@ static int usage_error(const char *usage, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-/* Parse argv into o; returns 0 or an exit code after printing the error. */
-static int parse_args(int argc, char **argv, struct opts *o)
+/*
+ * If argv[*i] is an option with a value ("--count 5" or "--count=5"), store
+ * the value and return 1 (advancing *i past a separate value); 0 if it is
+ * not one; an exit code (> 1) after printing the error.
+ */
+static int take_value(int argc, char **argv, int *i, struct opts *o)
 {
-    int i;
+    const char *a = argv[*i];
+    size_t k;
 
-    memset(o, 0, sizeof *o);
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--name") == 0) {
-            if (++i >= argc)
-                return usage_error(usage_main, "option '%s' needs a segment name", a);
-            o->name = argv[i];
-        } else if (strncmp(a, "--name=", 7) == 0) {
-            o->name = a + 7;
-        } else if (strcmp(a, "--json") == 0) {
-            o->json = 1;
-        } else if (strcmp(a, "--force") == 0) {
-            o->force = 1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            o->help = 1;
-        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
-            o->version = 1;
-        } else if (a[0] == '-') {
-            return usage_error(usage_main, "unknown option '%s'", a);
-        } else if (!o->cmd) {
-            o->cmd = a;
-        } else if (strcmp(o->cmd, "help") == 0 && !o->help) {
-            o->help = 1; /* "help CMD" is "CMD --help" */
-            o->cmd = a;
+    for (k = 0; k < sizeof value_opts / sizeof value_opts[0]; k++) {
+        const struct value_opt *v = &value_opts[k];
+        size_t len = strlen(v->flag);
+        const char **field = (const char **)((char *)o + v->field);
+        if (strncmp(a, v->flag, len) != 0 || (a[len] != '\0' && a[len] != '='))
+            continue;
+        if (a[len] == '=') {
+            *field = a + len + 1;
+        } else if (*i + 1 < argc) {
+            *field = argv[++*i];
         } else {
-            return usage_error(usage_main, "unexpected argument '%s'", a);
+            return rpcctl_usage_error(usage_main, "option '%s' needs a %s", a,
+                                      v->bit ? "value" : "segment name");
         }
+        o->given |= v->bit;
+        return 1;
     }
     return 0;
 }
 
-/* Check the options against the command; returns 0 or an exit code. */
-static int check_opts(const struct opts *o, const struct command *c)
+/*
+ * Parse argv into o; returns 0 or an exit code after printing the error.
+ * The operands after the command are gathered at the front of argv (each
+ * moves only towards the start, so none is overwritten before it is read)
+ * and o->args points at them.
+ */
+static int parse_args(int argc, char **argv, struct opts *o)
 {
-    if (o->json && !c->takes_json)
-        return usage_error(c->usage, "option '--json' does not apply to '%s'", c->name);
-    if (o->force && !c->takes_force)
-        return usage_error(c->usage, "option '--force' does not apply to '%s'", c->name);
+    int i, rc, nargs = 0, options_done = 0;
+
+    memset(o, 0, sizeof *o);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            if (!o->cmd)
+                o->cmd = a;
+            else
+                argv[nargs++] = argv[i];
+        } else if (strcmp(a, "--") == 0) {
+            options_done = 1;
+        } else if ((rc = take_value(argc, argv, &i, o)) != 0) {
+            if (rc != 1)
+                return rc;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+            o->given |= OPT_JSON;
+        } else if (strcmp(a, "--force") == 0) {
+            o->force = 1;
+            o->given |= OPT_FORCE;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            o->help = 1;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            o->version = 1;
+        } else {
+            return rpcctl_usage_error(usage_main, "unknown option '%s'", a);
+        }
+    }
+    o->args = argv;
+    o->nargs = nargs;
+    if (o->cmd && strcmp(o->cmd, "help") == 0 && nargs > 0) {
+        o->help = 1; /* "help CMD" is "CMD --help" */
+        o->cmd = o->args[0];
+        o->args++;
+        o->nargs--;
+    }
     return 0;
 }
 
+/* Check the options and operands against the command; 0 or an exit code. */
+static int check_opts(const struct opts *o, const struct command *c)
+{
+    static const char *const flags[] = { "--json", "--force", "--count", "--rate", "--size",
+                                         "--timeout" };
+    size_t k;
+
+    for (k = 0; k < sizeof flags / sizeof flags[0]; k++)
+        if ((o->given & (1u << k)) && !(c->accepts & (1u << k)))
+            return rpcctl_usage_error(c->usage, "option '%s' does not apply to '%s'", flags[k],
+                                      c->name);
+    if (c->max_args >= 0 && o->nargs > c->max_args)
+        return rpcctl_usage_error(c->usage, "unexpected argument '%s'", o->args[c->max_args]);
+    return 0;
+}
 /* ---- output helpers ---- */
 
 static void json_error(FILE *f, int err, const char *detail)
@@ -264,6 +342,15 @@ static void json_error(FILE *f, int err, const char *detail)
     fputc('}', f);
 }
 
+static void json_stats(FILE *f, const rpc_node_stats *st)
+{
+    fprintf(f, "{\"published\": %llu, \"delivered\": %llu, \"dropped\": %llu, "
+               "\"received\": %llu, \"bytes_out\": %llu, \"bytes_in\": %llu}",
+            (unsigned long long)st->published, (unsigned long long)st->delivered,
+            (unsigned long long)st->dropped, (unsigned long long)st->received,
+            (unsigned long long)st->bytes_out, (unsigned long long)st->bytes_in);
+}
+
 static void json_nodes(FILE *f, const rpc_node_info *nodes, unsigned n)
 {
     char when[64];
@@ -279,34 +366,91 @@ static void json_nodes(FILE *f, const rpc_node_info *nodes, unsigned n)
         fprintf(f, "\"owner_id\": \"0x%016llx\", \"joined_unix_ns\": %lld, \"joined\": ",
                 (unsigned long long)ni->owner_id, (long long)ni->joined_unix_ns);
         cli_json_string(f, cli_format_time(ni->joined_unix_ns, when, sizeof when));
+        fputs(", \"stats\": ", f);
+        json_stats(f, &ni->stats);
         fputc('}', f);
     }
     fputs(n ? "\n  ]" : "]", f);
 }
 
-/* The node table with columns as wide as their widest cell. */
+/*
+ * The node table.  Each column is as wide as its widest cell; text columns
+ * are left-aligned, numbers right-aligned.
+ */
+enum { COL_SLOT, COL_NAME, COL_PID, COL_STATE, COL_PUB, COL_DELIV, COL_DROP, COL_RECV,
+       COL_BOUT, COL_BIN, NCOLS };
+
+static const struct column {
+    const char *title;
+    int left;
+} columns[NCOLS] = {
+    { "SLOT", 1 }, { "NAME", 1 }, { "PID", 1 }, { "STATE", 1 }, { "PUBLISHED", 0 },
+    { "DELIVERED", 0 }, { "DROPPED", 0 }, { "RECEIVED", 0 }, { "BYTES_OUT", 0 },
+    { "BYTES_IN", 0 },
+};
+
+static void node_cell(const rpc_node_info *ni, int col, char *buf, size_t len)
+{
+    const rpc_node_stats *st = &ni->stats;
+    unsigned long long v = 0;
+
+    switch (col) {
+    case COL_SLOT: snprintf(buf, len, "%u", (unsigned)ni->slot); return;
+    case COL_NAME: snprintf(buf, len, "%s", ni->name); return;
+    case COL_PID: snprintf(buf, len, "%ld", (long)ni->pid); return;
+    case COL_STATE: snprintf(buf, len, "%s", ni->alive ? "alive" : "dead"); return;
+    case COL_PUB: v = st->published; break;
+    case COL_DELIV: v = st->delivered; break;
+    case COL_DROP: v = st->dropped; break;
+    case COL_RECV: v = st->received; break;
+    case COL_BOUT: v = st->bytes_out; break;
+    default: v = st->bytes_in; break;
+    }
+    snprintf(buf, len, "%llu", v);
+}
+
+static void print_row(const char *indent, const int *width, char cells[NCOLS][RPC_NODE_NAME_MAX + 1])
+{
+    int c;
+
+    fputs(indent, stdout);
+    for (c = 0; c < NCOLS; c++) {
+        const char *sep = c + 1 < NCOLS ? "  " : "";
+        if (c + 1 == NCOLS && columns[c].left)
+            printf("%s", cells[c]); /* no trailing blanks */
+        else
+            printf(columns[c].left ? "%-*s%s" : "%*s%s", width[c], cells[c], sep);
+    }
+    fputc('\n', stdout);
+}
+
 static void print_node_table(const rpc_node_info *nodes, unsigned n, const char *indent)
 {
-    int wslot = 4, wname = 4, wpid = 3;
-    char buf[32];
+    char cells[NCOLS][RPC_NODE_NAME_MAX + 1];
+    int width[NCOLS];
     unsigned i;
+    int c;
 
-    for (i = 0; i < n; i++) {
-        int l = snprintf(buf, sizeof buf, "%u", (unsigned)nodes[i].slot);
-        if (l > wslot)
-            wslot = l;
-        l = (int)strlen(nodes[i].name);
-        if (l > wname)
-            wname = l;
-        l = snprintf(buf, sizeof buf, "%ld", (long)nodes[i].pid);
-        if (l > wpid)
-            wpid = l;
+    for (c = 0; c < NCOLS; c++) {
+        width[c] = (int)strlen(columns[c].title);
+        snprintf(cells[c], sizeof cells[c], "%s", columns[c].title);
     }
-    printf("%s%-*s  %-*s  %-*s  %s\n", indent, wslot, "SLOT", wname, "NAME", wpid, "PID", "STATE");
-    for (i = 0; i < n; i++)
-        printf("%s%-*u  %-*s  %-*ld  %s\n", indent, wslot, (unsigned)nodes[i].slot,
-               wname, nodes[i].name, wpid, (long)nodes[i].pid,
-               nodes[i].alive ? "alive" : "dead");
+    for (i = 0; i < n; i++) {
+        for (c = 0; c < NCOLS; c++) {
+            char buf[RPC_NODE_NAME_MAX + 1];
+            int l;
+            node_cell(&nodes[i], c, buf, sizeof buf);
+            l = (int)strlen(buf);
+            if (l > width[c])
+                width[c] = l;
+        }
+    }
+    print_row(indent, width, cells);
+    for (i = 0; i < n; i++) {
+        for (c = 0; c < NCOLS; c++)
+            node_cell(&nodes[i], c, cells[c], sizeof cells[c]);
+        print_row(indent, width, cells);
+    }
 }
 
 /* ---- status ---- */
@@ -486,7 +630,7 @@ static void print_status_text(const struct report *r)
     }
 }
 
-static int run_status(const struct opts *o, const rpc_config *cfg)
+static int run_status(const struct opts *o, rpc_config *cfg)
 {
     struct report r;
     int code = CLI_EXIT_OK;
@@ -498,7 +642,7 @@ static int run_status(const struct opts *o, const rpc_config *cfg)
         print_status_text(&r);
     fflush(stdout);
     if (r.stat_err || r.seg_err)
-        code = cli_report(&ctx, cfg, r.stat_err ? r.stat_err : r.seg_err, r.detail);
+        code = cli_report(&rpcctl_ctx, cfg, r.stat_err ? r.stat_err : r.seg_err, r.detail);
     else if (!r.info.exists)
         code = CLI_EXIT_NOENT;
     free(r.nodes);
@@ -523,7 +667,7 @@ static const char *exists_json(int err)
     return "null";
 }
 
-static int run_nodes(const struct opts *o, const rpc_config *cfg)
+static int run_nodes(const struct opts *o, rpc_config *cfg)
 {
     rpc_node_info *nodes = NULL;
     unsigned n = 0;
@@ -545,7 +689,7 @@ static int run_nodes(const struct opts *o, const rpc_config *cfg)
     }
     fflush(stdout);
     free(nodes);
-    return err < 0 ? cli_report(&ctx, cfg, err, detail) : CLI_EXIT_OK;
+    return err < 0 ? cli_report(&rpcctl_ctx, cfg, err, detail) : CLI_EXIT_OK;
 }
 
 /* ---- cleanup ---- */
@@ -556,18 +700,18 @@ static int cleanup_refused(const rpc_config *cfg)
     rpc_domain_info info;
 
     if (rpc_domain_stat(cfg, &info) == 0 && info.exists && info.live_processes > 0) {
-        cli_error(&ctx, "refused: %u live process%s attached to segment %s (%u live node%s): stop %s first, or use --force only if you know they are stuck (it splits the domain)",
+        cli_error(&rpcctl_ctx, "refused: %u live process%s attached to segment %s (%u live node%s): stop %s first, or use --force only if you know they are stuck (it splits the domain)",
                   info.live_processes, info.live_processes == 1 ? " is" : "es are", shm,
                   info.live_nodes, info.live_nodes == 1 ? "" : "s",
                   info.live_processes == 1 ? "it" : "them");
     } else {
-        cli_error(&ctx, "refused: live processes are attached to segment %s: stop them first, or use --force only if you know they are stuck (it splits the domain)",
+        cli_error(&rpcctl_ctx, "refused: live processes are attached to segment %s: stop them first, or use --force only if you know they are stuck (it splits the domain)",
                   shm);
     }
     return CLI_EXIT_BUSY;
 }
 
-static int run_cleanup(const struct opts *o, const rpc_config *cfg)
+static int run_cleanup(const struct opts *o, rpc_config *cfg)
 {
     const char *shm = rpc_config_shm_name(cfg);
     rpc_domain_info before;
@@ -575,7 +719,7 @@ static int run_cleanup(const struct opts *o, const rpc_config *cfg)
     int err;
 
     if (o->force)
-        cli_error(&ctx, "warning: --force removes %s even if live processes use it; they keep running in the unlinked copy while newcomers create a new one (the domain splits)",
+        cli_error(&rpcctl_ctx, "warning: --force removes %s even if live processes use it; they keep running in the unlinked copy while newcomers create a new one (the domain splits)",
                   shm);
     err = rpc_domain_cleanup(cfg, o->force ? RPC_CLEANUP_FORCE : 0);
     if (err == 0) {
@@ -597,7 +741,7 @@ static int run_cleanup(const struct opts *o, const rpc_config *cfg)
     {
         char detail[512];
         snprintf(detail, sizeof detail, "%s", rpc_errdetail());
-        return cli_cleanup_error(&ctx, cfg, err, detail);
+        return cli_cleanup_error(&rpcctl_ctx, cfg, err, detail);
     }
 }
 
@@ -616,17 +760,17 @@ int main(int argc, char **argv)
         printf("rpcctl (librpc) %s\n", rpc_version());
         return CLI_EXIT_OK;
     }
-    if (!o.cmd || (strcmp(o.cmd, "help") == 0 && !o.help)) {
-        if (o.help || (o.cmd && strcmp(o.cmd, "help") == 0)) {
+    if (!o.cmd || strcmp(o.cmd, "help") == 0) {
+        if (o.help || o.cmd) {
             fputs(usage_main, stdout);
             return CLI_EXIT_OK;
         }
-        fprintf(stderr, "%s: no command given (see 'rpcctl --help')\n\n%s", ctx.prog, usage_main);
+        fprintf(stderr, "%s: no command given (see 'rpcctl --help')\n\n%s", rpcctl_ctx.prog, usage_main);
         return CLI_EXIT_USAGE;
     }
     c = find_command(o.cmd);
     if (!c)
-        return usage_error(usage_main, "unknown command '%s'", o.cmd);
+        return rpcctl_usage_error(usage_main, "unknown command '%s'", o.cmd);
     if (o.help) {
         fputs(c->usage, stdout);
         return CLI_EXIT_OK;
@@ -634,7 +778,7 @@ int main(int argc, char **argv)
     code = check_opts(&o, c);
     if (code)
         return code;
-    code = cli_config(&ctx, o.name, &cfg);
+    code = cli_config(&rpcctl_ctx, o.name, &cfg);
     if (code)
         return code;
     code = c->run(&o, cfg);
