@@ -338,6 +338,26 @@ uint64_t ps_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define PS_SANITIZED 1
+#endif
+#endif
+
+int ps_slow_factor(void)
+{
+#ifdef PS_SANITIZED
+    int sanitized = 1;
+#else
+    int sanitized = 0;
+#endif
+    if (tu_under_valgrind())
+        return 5;
+    return sanitized ? 3 : 1;
+}
+
 long ps_arg_num(const char *s)
 {
     char *end;
