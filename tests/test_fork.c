@@ -85,7 +85,7 @@ static void part1(void)
 }
 
 struct shared {
-    _Atomic int p_ready, c2_ready, parent_killed, c2_done, stop;
+    _Atomic int p_ready, c2_ready, parent_killed, observed, c2_done, stop;
     _Atomic pid_t c1, c2;
     _Atomic int c2_elapsed_ms, c2_active_after;
     _Atomic uint64_t segid;
@@ -125,6 +125,8 @@ static void c2_active(const char *name, const rpc_config *cfg, rpc_node *p1, rpc
     sh->c2_elapsed_ms = gone ? (int)(tu_now_ms() - t0) : -1;
     sh->c2_active_after = rpc_domain_active_nodes(cfg);
     ASSERT_MSG(tu_shm_exists(name), "segment vanished under C2");
+    /* Stay until the test process has made its own observation. */
+    ASSERT_MSG(wait_flag(&sh->observed, tu_timeout_ms(60000)), "never told to leave");
     ASSERT_OK(rpc_node_destroy(mine));
     sh->c2_done = 1;
     exit(0);
@@ -187,6 +189,7 @@ static void part2(void)
                "children live (P1 listed: %d, active %d)", deadline,
                tu_domain_has_node(cfg, "P1"), rpc_domain_active_nodes(cfg));
     tu_log("parent killed: its nodes reclaimed after %d ms (observer)", elapsed);
+    sh->observed = 1;
 
     ASSERT_MSG(wait_flag(&sh->c2_done, tu_timeout_ms(30000)), "C2 did not finish");
     TU_EXPECT_EXIT0(sh->c2, tu_timeout_ms(20000));
