@@ -597,10 +597,8 @@ static int echo_loop(rpc_node *node, const rpc_config *cfg, struct echo *e, uint
         uint64_t before = e->got, now = now_ns(), slice = ECHO_SLICE_MS * 1000000ull;
         int rc;
         if (idle_ns) {
-            if (now - last >= idle_ns)
-                break;
-            if (idle_ns - (now - last) < slice)
-                slice = idle_ns - (now - last);
+            uint64_t idle = now - last;
+            slice = idle >= idle_ns ? 0 : (idle_ns - idle < slice ? idle_ns - idle : slice);
         }
         rc = rpc_node_poll(node, (int)((slice + 999999) / 1000000));
         if (rc < 0) {
@@ -608,8 +606,13 @@ static int echo_loop(rpc_node *node, const rpc_config *cfg, struct echo *e, uint
             snprintf(detail, sizeof detail, "%s", rpc_errdetail());
             return cli_report(&rpcctl_ctx, cfg, rc, detail);
         }
+        /* Time out only after a poll that found nothing, so a process
+         * that was stopped (SIGSTOP, a suspended laptop) still prints
+         * what arrived meanwhile. */
         if (e->got != before)
             last = now_ns();
+        else if (idle_ns && now_ns() - last >= idle_ns)
+            break;
     }
     if (e->out_err && e->out_err != EPIPE) {
         cli_error(&rpcctl_ctx, "cannot write to standard output: %s", strerror(e->out_err));
