@@ -202,6 +202,8 @@ void ps_track(struct ps_track *t, uint32_t pub, const rpc_message *m)
         return;
     }
     want = t->last[pub] + 1;
+    if ((t->flags & PS_TRACK_LATE) && t->last[pub] == 0 && m->seq > 0)
+        want = m->seq;
     if (m->seq < want) {
         track_error(t, "publisher %u: seq %llu after %llu (duplicate or reordered)", pub,
                     (unsigned long long)m->seq, (unsigned long long)t->last[pub]);

@@ -55,6 +55,9 @@ uint64_t ps_fnv(uint64_t h, const void *data, size_t len);
 /* Accept gaps in a publisher's sequence (messages dropped on purpose)
  * but still nothing out of order, duplicated or corrupt. */
 #define PS_TRACK_GAPS 1u
+/* Accept any first sequence number per publisher (a subscriber that joined
+ * while the publisher was already sending); contiguous after that. */
+#define PS_TRACK_LATE 2u
 
 struct ps_track {
     unsigned flags;
