@@ -153,13 +153,13 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return 0;
 }
 
-/* A decimal number > 0 and <= max ("0.5", "100"). */
+/* A decimal number > 0 and <= max ("0.5", "100", "1e3"; not hex). */
 static int parse_positive(const char *s, double max, double *out)
 {
     char *end;
     double v;
 
-    if ((s[0] < '0' || s[0] > '9') && s[0] != '.')
+    if (((s[0] < '0' || s[0] > '9') && s[0] != '.') || strpbrk(s, "xX"))
         return -1;
     errno = 0;
     v = strtod(s, &end);
