@@ -27,7 +27,7 @@
 # segment at the path is not the one it is attached to).
 # Prints one line per round and "N/N rounds passed"; exits 1 on any failure.
 
-here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+here=$(CDPATH="" cd -- "$(dirname -- "$0")" && pwd)
 BIN=${1:-${LIBRPC_TEST_BINDIR:-$here/../build/bin}}
 ROUNDS=${ROUNDS:-15}
 SEED=${SEED:-$(( $$ ^ $(date +%s) ))}
@@ -125,7 +125,8 @@ holders() {  # holders N: start N workers that hold nodes until signalled
 }
 
 round_normal() {
-    local n=$(rnd 3 6) p
+    local n p
+    n=$(rnd 3 6)
     WORKERS=$n KILLED=0
     churners "$n"
     for p in "${CHURN[@]}"; do expect_exit0 "$p"; done
@@ -133,7 +134,8 @@ round_normal() {
 }
 
 round_killed() {
-    local h=$(rnd 2 4) c=$(rnd 2 4) k p i
+    local h c k p i
+    h=$(rnd 2 4) c=$(rnd 2 4)
     k=$(rnd 1 $(( h - 1 )))
     WORKERS=$(( h + c )) KILLED=$k
     holders "$h"
@@ -152,7 +154,8 @@ round_killed() {
 }
 
 round_orphan() {
-    local h=$(rnd 1 3) c=$(rnd 1 4) p out
+    local h c p out
+    h=$(rnd 1 3) c=$(rnd 1 4)
     WORKERS=$(( h + c )) KILLED=$h
     holders "$h"
     churners "$c"

@@ -24,15 +24,15 @@ if [ -z "$BIN" ] || [ ! -x "$BIN/rpcctl" ] || [ ! -x "$BIN/test_shm_cleanup" ] |
     echo "test_tools.sh: need BINDIR with rpcctl, test_shm_cleanup and mp_worker" >&2
     exit 2
 fi
-SRC=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
+SRC=$(CDPATH="" cd -- "$(dirname -- "$0")/.." && pwd)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/librpc_tools.XXXXXX") || exit 1
 NAMES=""
 PIDS=""
-FAILED=0
 unset LIBRPC_TEST_CRASH_AT
 
+# shellcheck disable=SC2317  # called from the trap
 cleanup() {
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null; { wait "$p"; } 2>/dev/null; done
     for n in $NAMES; do rm -f "/dev/shm$n"; done
     rm -rf "$TMP"
 }
@@ -88,7 +88,7 @@ start_worker() {
 # forget its pid, so the exit trap never signals a reused pid.
 kill_worker() {
     kill "-$2" "$1"
-    wait "$1"
+    { wait "$1"; } 2>/dev/null   # no "Killed" job notice: the kill is intended
     WRC=$?
     PIDS=$(echo " $PIDS " | sed "s/ $1 / /")
 }

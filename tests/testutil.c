@@ -109,9 +109,10 @@ static int unlink_names(void)
         if (lstat(path, &st) != 0)
             continue;
         left++;
+        /* shm_unlink for segments; planted directories and links by path. */
         if (S_ISDIR(st.st_mode))
             rmdir(path);
-        else
+        else if (shm_unlink(names[i]) != 0)
             unlink(path);
     }
     return left;

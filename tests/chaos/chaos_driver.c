@@ -1,0 +1,970 @@
+/*
+ * chaos_driver.c - the chaos soak: N worker processes (chaos_worker) publish
+ * and subscribe in one domain while this driver kills random ones with
+ * SIGKILL or SIGTERM at random moments (also right after they start, i.e.
+ * while they create nodes and subscribe) and restarts them, for a bounded
+ * time.  See docs/reliability.md ("Chaos").
+ *
+ * Invariants checked here (the workers check the messages and their own
+ * blocking calls and report over a pipe, see chaos_common.h):
+ * - no worker crashes: every exit is a clean verdict, or a death by the
+ *   signal we sent it;
+ * - no worker hangs: after SIGTERM it exits within TERM_GRACE_MS;
+ * - the node list (rpc_domain_list_nodes, polled every LIST_PERIOD_MS)
+ *   never shows a dead worker's node for longer than the sweep interval
+ *   plus one second once a live node exists to sweep it (with nobody
+ *   alive, nobody can sweep: the segment is an orphan until the next join);
+ * - at the end, after every worker destroyed its nodes and exited, nothing
+ *   of the domain is left in /dev/shm; and after a last phase where the
+ *   last processes are SIGKILLed, one rpc_domain_cleanup() removes the
+ *   orphan.
+ * Reclaim latency (kill to the node's disappearance from the list) is
+ * measured for deaths without clean-up while survivors were present.
+ *
+ * Exit status: 0 all invariants held, 1 a violation, 2 usage or set-up
+ * error.  The seed is printed first so a failing run's random choices can be
+ * replayed with --seed (timing, of course, differs).
+ */
+#include "chaos_common.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LIST_PERIOD_MS 20u
+#define TERM_GRACE_MS 30000u
+#define HELLO_WAIT_MS 10000u
+#define LIST_ERROR_LIMIT_MS 2000u
+
+/* ---- options ---------------------------------------------------------- */
+
+static struct {
+    unsigned seconds;
+    unsigned workers;
+    char name[RPC_SHM_NAME_MAX + 1];
+    uint64_t seed;
+    unsigned kill_ms;        /* mean time between kill events */
+    unsigned slack_ms;       /* allowed overrun of a blocking call */
+    unsigned max_timeout_ms; /* longest publish timeout the workers use */
+    char worker_path[PATH_MAX];
+    int verbose;
+} opt = {45, 6, "", 0, 500, 500, 2000, "", 0};
+
+/* ---- state ------------------------------------------------------------ */
+
+struct worker {
+    unsigned index;
+    pid_t pid;               /* 0: not running */
+    int fd;                  /* read end of its report pipe, -1 when closed */
+    char buf[8192];
+    size_t blen;
+    int got_hello, got_verdict;
+    int64_t last[CC_COUNT];  /* latest counters of the running instance */
+    int64_t elines[CC_COUNT];/* "E" lines of the running instance, per kind */
+    uint64_t spawn_ns;
+    uint64_t restart_at;     /* 0: no restart scheduled */
+    uint64_t early_kill_at;  /* 0: none */
+    int early_sig;
+    int sent_sig;            /* what we sent this instance (0: nothing) */
+    uint64_t kill_ns;
+    uint64_t term_deadline;
+    int crash_hook;          /* started with LIBRPC_TEST_CRASH_AT=init */
+};
+
+/* A worker instance that died, until its nodes leave the list. */
+struct dead {
+    pid_t pid;
+    int64_t death_wall;
+    uint64_t t0;             /* our kill, or the reap when we sent nothing */
+    uint64_t clock;          /* reclaim clock start (0: no survivor seen yet) */
+    int continuous;          /* a survivor was listed at every look since */
+    int crashed;             /* died without clean-up (by a signal) */
+    int flagged;
+};
+
+static struct worker g_w[CHAOS_MAX_WORKERS];
+static struct dead *g_dead;
+static size_t g_ndead, g_capdead;
+static double *g_lat;        /* reclaim latencies, ms */
+static size_t g_nlat, g_caplat;
+static rpc_config *g_cfg;
+static uint64_t g_rng;
+static volatile sig_atomic_t g_interrupted;
+static int g_running_phase;  /* kills and restarts allowed */
+static int g_hook_next;      /* give the next spawn the init crash point */
+
+static int64_t g_tot[CC_COUNT];
+static struct {
+    unsigned long starts, sigkills, sigterms, early, massacres, hooks, clean_exits,
+        died_by_signal, term_before_hello;
+    unsigned long crash, hang, reclaim, leftover, list, cleanup;
+    unsigned long list_calls, list_errors;
+} g_n;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("chaos: ");
+    vprintf(fmt, ap);
+    printf("\n");
+    fflush(stdout);
+    va_end(ap);
+}
+
+static void driver_violation(unsigned long *counter, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void driver_violation(unsigned long *counter, const char *fmt, ...)
+{
+    va_list ap;
+    (*counter)++;
+    va_start(ap, fmt);
+    printf("chaos: VIOLATION: ");
+    vprintf(fmt, ap);
+    printf(" (seed %" PRIu64 ")\n", opt.seed);
+    fflush(stdout);
+    va_end(ap);
+}
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+}
+
+static uint64_t ms_ns(uint64_t ms)
+{
+    return ms * 1000000u;
+}
+
+static struct worker *worker_by_pid(pid_t pid)
+{
+    unsigned i;
+    for (i = 0; i < opt.workers; i++)
+        if (g_w[i].pid == pid)
+            return &g_w[i];
+    return NULL;
+}
+
+static unsigned running_count(void)
+{
+    unsigned i, n = 0;
+    for (i = 0; i < opt.workers; i++)
+        n += g_w[i].pid != 0;
+    return n;
+}
+
+/* ---- spawning and killing ------------------------------------------------- */
+
+static void spawn(struct worker *w)
+{
+    char seed[32], index[16], fd[16], slack[16], maxto[16];
+    char *argv[16];
+    int p[2], k = 0;
+    pid_t pid;
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        perror("chaos: pipe2");
+        return;
+    }
+    snprintf(seed, sizeof seed, "%" PRIu64, chaos_rand(&g_rng));
+    snprintf(index, sizeof index, "%u", w->index);
+    snprintf(fd, sizeof fd, "%d", 3);
+    snprintf(slack, sizeof slack, "%u", opt.slack_ms);
+    snprintf(maxto, sizeof maxto, "%u", opt.max_timeout_ms);
+    argv[k++] = opt.worker_path;
+    argv[k++] = "--name", argv[k++] = opt.name;
+    argv[k++] = "--index", argv[k++] = index;
+    argv[k++] = "--seed", argv[k++] = seed;
+    argv[k++] = "--report-fd", argv[k++] = fd;
+    argv[k++] = "--slack-ms", argv[k++] = slack;
+    argv[k++] = "--max-timeout-ms", argv[k++] = maxto;
+    argv[k] = NULL;
+    w->crash_hook = g_hook_next;
+    g_hook_next = 0;
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0) {
+        perror("chaos: fork");
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+    if (pid == 0) {
+        /* Report pipe on fd 3, without close-on-exec. */
+        if (p[1] == 3)
+            fcntl(3, F_SETFD, 0);
+        else if (dup2(p[1], 3) < 0)
+            _exit(127);
+        if (w->crash_hook)
+            setenv("LIBRPC_TEST_CRASH_AT", "init", 1);
+        execv(opt.worker_path, argv);
+        _exit(127);
+    }
+    close(p[1]);
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    w->pid = pid;
+    w->fd = p[0];
+    w->blen = 0;
+    w->got_hello = w->got_verdict = 0;
+    memset(w->last, 0, sizeof w->last);
+    memset(w->elines, 0, sizeof w->elines);
+    w->spawn_ns = chaos_mono_ns();
+    w->restart_at = 0;
+    w->sent_sig = 0;
+    w->kill_ns = 0;
+    w->term_deadline = 0;
+    w->early_kill_at = 0;
+    g_n.starts++;
+    g_n.hooks += (unsigned long)w->crash_hook;
+    /* Some instances die before or while they create nodes and subscribe. */
+    if (g_running_phase && chaos_below(&g_rng, 100) < 15) {
+        w->early_kill_at = w->spawn_ns + ms_ns(chaos_below(&g_rng, 30));
+        w->early_sig = chaos_below(&g_rng, 2) ? SIGKILL : SIGTERM;
+    }
+    if (opt.verbose)
+        say("start w%u pid %d%s%s", w->index, (int)pid, w->early_kill_at ? " (early kill)" : "",
+            w->crash_hook ? " (init crash point)" : "");
+}
+
+static void send_signal(struct worker *w, int sig)
+{
+    if (w->pid == 0 || kill(w->pid, sig) != 0)
+        return;
+    if (w->sent_sig != SIGKILL)
+        w->sent_sig = sig;
+    w->kill_ns = chaos_mono_ns();
+    if (sig == SIGTERM) {
+        w->term_deadline = w->kill_ns + ms_ns(TERM_GRACE_MS);
+        g_n.sigterms++;
+    } else {
+        g_n.sigkills++;
+    }
+    if (opt.verbose)
+        say("%s w%u pid %d", sig == SIGKILL ? "SIGKILL" : "SIGTERM", w->index, (int)w->pid);
+}
+
+/* One kill event: a random live worker, or now and then all of them. */
+static void kill_event(void)
+{
+    struct worker *cand[CHAOS_MAX_WORKERS];
+    unsigned n = 0, i;
+    for (i = 0; i < opt.workers; i++)
+        if (g_w[i].pid != 0 && g_w[i].sent_sig == 0)
+            cand[n++] = &g_w[i];
+    if (n == 0)
+        return;
+    if (chaos_below(&g_rng, 100) < 4) {
+        /* Massacre: the segment becomes an orphan; the next joiner must
+         * re-initialise it (and sometimes dies doing so). */
+        for (i = 0; i < opt.workers; i++)
+            if (g_w[i].pid != 0)
+                send_signal(&g_w[i], SIGKILL);
+        g_n.massacres++;
+        g_hook_next = chaos_below(&g_rng, 2) == 0;
+        if (opt.verbose)
+            say("massacre");
+        return;
+    }
+    send_signal(cand[chaos_below(&g_rng, n)], chaos_below(&g_rng, 10) < 6 ? SIGKILL : SIGTERM);
+}
+
+/* ---- reports from workers ------------------------------------------------- */
+
+static void handle_line(struct worker *w, char *line)
+{
+    switch (line[0]) {
+    case 'H':
+        w->got_hello = 1;
+        break;
+    case 'S':
+        chaos_parse_counters(line + 1, w->last);
+        break;
+    case 'V':
+        chaos_parse_counters(line + 1, w->last);
+        w->got_verdict = 1;
+        break;
+    case 'E': {
+        char kind[32] = "";
+        unsigned i;
+        sscanf(line + 2, "%31s", kind);
+        for (i = 0; i < CC_COUNT; i++)
+            if (strcmp(kind, chaos_counter_names[i]) == 0)
+                w->elines[i]++;
+        printf("chaos: VIOLATION (worker): %s (seed %" PRIu64 ")\n", line + 2, opt.seed);
+        fflush(stdout);
+        break;
+    }
+    default:
+        printf("chaos: w%u: unexpected report line: %.200s\n", w->index, line);
+        break;
+    }
+}
+
+/* Read what w wrote; returns 1 at end of file. */
+static int read_reports(struct worker *w)
+{
+    for (;;) {
+        ssize_t n;
+        char *nl;
+        if (w->blen == sizeof w->buf - 1)
+            w->blen = 0;   /* a line longer than the buffer: drop it */
+        n = read(w->fd, w->buf + w->blen, sizeof w->buf - 1 - w->blen);
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR ? 0 : 1;
+        if (n == 0)
+            return 1;
+        w->blen += (size_t)n;
+        w->buf[w->blen] = '\0';
+        while ((nl = strchr(w->buf, '\n')) != NULL) {
+            *nl = '\0';
+            handle_line(w, w->buf);
+            w->blen -= (size_t)(nl + 1 - w->buf);
+            memmove(w->buf, nl + 1, w->blen + 1);
+        }
+    }
+}
+
+static void poll_reports(unsigned timeout_ms)
+{
+    struct pollfd pf[CHAOS_MAX_WORKERS];
+    struct worker *who[CHAOS_MAX_WORKERS];
+    unsigned i, n = 0;
+    for (i = 0; i < opt.workers; i++)
+        if (g_w[i].fd >= 0) {
+            pf[n].fd = g_w[i].fd;
+            pf[n].events = POLLIN;
+            who[n++] = &g_w[i];
+        }
+    if (poll(pf, n, (int)timeout_ms) <= 0)
+        return;
+    for (i = 0; i < n; i++)
+        if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
+            if (read_reports(who[i])) {
+                close(who[i]->fd);
+                who[i]->fd = -1;
+            }
+}
+
+/* ---- deaths ---------------------------------------------------------------- */
+
+/* Add what one ended instance reported to the totals. */
+static void account(const struct worker *w)
+{
+    unsigned i;
+    for (i = 0; i < CC_COUNT; i++) {
+        int64_t v = w->last[i];
+        if (i >= CC_FIRST_VIOLATION && i <= CC_LAST_VIOLATION && w->elines[i] > v)
+            v = w->elines[i];   /* E lines after the last counter snapshot */
+        if (i == CC_EXCESS_US || i == CC_MAX_CALL_US) {
+            if (v > g_tot[i])
+                g_tot[i] = v;
+        } else {
+            g_tot[i] += v;
+        }
+    }
+}
+
+/* Judge how an instance ended. */
+static void judge_exit(struct worker *w, int status)
+{
+    if (WIFEXITED(status)) {
+        int code = WEXITSTATUS(status);
+        if ((code == 0 || code == 1) && w->got_verdict) {
+            g_n.clean_exits++;   /* code 1: the violations were counted */
+            return;
+        }
+        driver_violation(&g_n.crash, "w%u pid %d exited with status %d without a verdict",
+                         w->index, (int)w->pid, code);
+        return;
+    }
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        g_n.died_by_signal++;
+        if (sig == SIGKILL && (w->sent_sig == SIGKILL || w->crash_hook))
+            return;
+        if (sig == SIGTERM && w->sent_sig == SIGTERM && !w->got_hello) {
+            g_n.term_before_hello++;   /* before its handler was installed */
+            return;
+        }
+        driver_violation(&g_n.crash, "w%u pid %d died of signal %d (%s)%s", w->index,
+                         (int)w->pid, sig, strsignal(sig),
+                         w->sent_sig ? " we did not send" : "");
+    }
+}
+
+static void add_dead(const struct worker *w, int crashed)
+{
+    struct dead *d;
+    if (g_ndead == g_capdead) {
+        size_t cap = g_capdead ? g_capdead * 2 : 64;
+        struct dead *nd = realloc(g_dead, cap * sizeof *nd);
+        if (nd == NULL)
+            return;
+        g_dead = nd;
+        g_capdead = cap;
+    }
+    d = &g_dead[g_ndead++];
+    memset(d, 0, sizeof *d);
+    d->pid = w->pid;
+    d->death_wall = chaos_wall_ns();
+    d->t0 = w->sent_sig ? w->kill_ns : chaos_mono_ns();
+    d->continuous = 1;
+    d->crashed = crashed;
+}
+
+static void reap(void)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        struct worker *w = worker_by_pid(pid);
+        if (w == NULL)
+            continue;
+        if (w->fd >= 0) {
+            /* It is dead: whatever it wrote is in the pipe now. */
+            (void)read_reports(w);
+            close(w->fd);
+            w->fd = -1;
+        }
+        judge_exit(w, status);
+        account(w);
+        add_dead(w, WIFSIGNALED(status));
+        if (opt.verbose)
+            say("w%u pid %d ended (%s %d)", w->index, (int)pid,
+                WIFSIGNALED(status) ? "signal" : "status",
+                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        w->pid = 0;
+        if (g_running_phase) {
+            uint64_t delay = chaos_below(&g_rng, 10) < 3 ? 0 : chaos_below(&g_rng, 800);
+            w->restart_at = chaos_mono_ns() + ms_ns(delay);
+        }
+    }
+}
+
+/* ---- the node list ---------------------------------------------------------- */
+
+static void record_latency(double ms)
+{
+    if (g_nlat == g_caplat) {
+        size_t cap = g_caplat ? g_caplat * 2 : 256;
+        double *nl = realloc(g_lat, cap * sizeof *nl);
+        if (nl == NULL)
+            return;
+        g_lat = nl;
+        g_caplat = cap;
+    }
+    g_lat[g_nlat++] = ms;
+}
+
+/* A survivor: a node alive in the list, of a worker we did not signal. */
+static int is_survivor(const rpc_node_info *e, pid_t not_this)
+{
+    struct worker *w;
+    if (!e->alive || e->pid == not_this)
+        return 0;
+    w = worker_by_pid(e->pid);
+    return w != NULL && w->sent_sig == 0;
+}
+
+static void print_listing(const rpc_node_info *e, int n)
+{
+    int i;
+    for (i = 0; i < n && i < (int)CHAOS_MAX_NODES; i++)
+        printf("chaos:   slot %u %-8s pid %d %s\n", e[i].slot, e[i].name, (int)e[i].pid,
+               e[i].alive ? "alive" : "DEAD");
+}
+
+static void check_dead(struct dead *d, const rpc_node_info *e, int n, uint64_t now)
+{
+    int i, present = 0, survivor = 0;
+    for (i = 0; i < n && i < (int)CHAOS_MAX_NODES; i++) {
+        if (e[i].pid == d->pid && e[i].joined_unix_ns <= d->death_wall)
+            present = 1;
+        survivor |= is_survivor(&e[i], d->pid);
+    }
+    if (!present) {
+        if (d->crashed && d->continuous)
+            record_latency((double)(now - d->t0) / 1e6);
+        *d = g_dead[--g_ndead];   /* resolved: forget it */
+        return;
+    }
+    if (!survivor) {
+        d->clock = 0;             /* nobody alive to sweep it */
+        d->continuous = 0;
+        return;
+    }
+    if (d->clock == 0)
+        d->clock = d->continuous ? d->t0 : now;
+    if (!d->flagged && now - d->clock > ms_ns(CHAOS_RECLAIM_LIMIT_MS)) {
+        d->flagged = 1;
+        driver_violation(&g_n.reclaim, "pid %d died %.0f ms ago; its node is still listed "
+                         "%.0f ms after a survivor could sweep it (limit %u ms)", (int)d->pid,
+                         (double)(now - d->t0) / 1e6, (double)(now - d->clock) / 1e6,
+                         CHAOS_RECLAIM_LIMIT_MS);
+        print_listing(e, n);
+    }
+}
+
+static uint64_t g_list_err_since;
+
+static void list_check(void)
+{
+    rpc_node_info e[CHAOS_MAX_NODES];
+    uint64_t now;
+    size_t k;
+    int n = rpc_domain_list_nodes(g_cfg, e, CHAOS_MAX_NODES);
+    now = chaos_mono_ns();
+    g_n.list_calls++;
+    if (n == RPC_ENOENT) {
+        n = 0;
+    } else if (n < 0) {
+        /* A segment being initialised reads as not (yet) valid: only an
+         * error that lasts is a problem. */
+        g_n.list_errors++;
+        if (g_list_err_since == 0)
+            g_list_err_since = now;
+        else if (now - g_list_err_since > ms_ns(LIST_ERROR_LIMIT_MS)) {
+            driver_violation(&g_n.list, "rpc_domain_list_nodes has failed for %u ms: %s (%s)",
+                             LIST_ERROR_LIMIT_MS, rpc_strerror(n), rpc_errdetail());
+            g_list_err_since = now;
+        }
+        return;
+    }
+    g_list_err_since = 0;
+    for (k = g_ndead; k-- > 0;)
+        check_dead(&g_dead[k], e, n, now);
+}
+
+/* ---- the segment at the end ---------------------------------------------- */
+
+/* Entries of /dev/shm that belong to the domain (the name, or anything
+ * starting with it). */
+static int shm_leftovers(int print)
+{
+    const char *base = opt.name + 1;
+    size_t len = strlen(base);
+    struct dirent *de;
+    int found = 0;
+    DIR *d = opendir("/dev/shm");
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, base, len) == 0) {
+            found++;
+            if (print)
+                say("left in /dev/shm: %s", de->d_name);
+        }
+    closedir(d);
+    return found;
+}
+
+static void kill_all(int sig)
+{
+    unsigned i;
+    for (i = 0; i < opt.workers; i++)
+        if (g_w[i].pid != 0 && (sig == SIGKILL || g_w[i].sent_sig == 0))
+            send_signal(&g_w[i], sig);
+}
+
+/* Run the loop (reports, reaping, hang checks, list checks) until no worker
+ * runs or the deadline passes. */
+static void wait_all_gone(uint64_t deadline)
+{
+    uint64_t next_list = 0;
+    while (running_count() > 0 && chaos_mono_ns() < deadline) {
+        uint64_t now;
+        unsigned i;
+        poll_reports(5);
+        reap();
+        now = chaos_mono_ns();
+        for (i = 0; i < opt.workers; i++) {
+            struct worker *w = &g_w[i];
+            if (w->pid != 0 && w->term_deadline != 0 && now > w->term_deadline &&
+                w->sent_sig == SIGTERM) {
+                driver_violation(&g_n.hang, "w%u pid %d did not exit within %u ms of SIGTERM",
+                                 w->index, (int)w->pid, TERM_GRACE_MS);
+                send_signal(w, SIGKILL);
+            }
+        }
+        if (now >= next_list) {
+            list_check();
+            next_list = now + ms_ns(LIST_PERIOD_MS);
+        }
+    }
+}
+
+/* ---- phases ----------------------------------------------------------------- */
+
+static void hang_checks(uint64_t now)
+{
+    unsigned i;
+    for (i = 0; i < opt.workers; i++) {
+        struct worker *w = &g_w[i];
+        if (w->pid == 0)
+            continue;
+        if (w->early_kill_at != 0 && now >= w->early_kill_at && w->sent_sig == 0) {
+            w->early_kill_at = 0;
+            g_n.early++;
+            send_signal(w, w->early_sig);
+        }
+        if (w->sent_sig == SIGTERM && now > w->term_deadline) {
+            driver_violation(&g_n.hang, "w%u pid %d did not exit within %u ms of SIGTERM",
+                             w->index, (int)w->pid, TERM_GRACE_MS);
+            send_signal(w, SIGKILL);
+        }
+    }
+}
+
+static uint64_t next_kill_delay(void)
+{
+    /* Uniform in [0, 2 * mean): kills come in clusters and in lulls. */
+    return ms_ns(chaos_below(&g_rng, 2 * (uint64_t)opt.kill_ms + 1));
+}
+
+static void progress(uint64_t start)
+{
+    unsigned long v = g_n.crash + g_n.hang + g_n.reclaim + g_n.list;
+    unsigned i;
+    int64_t wv = 0, checked = g_tot[CC_CHECKED];
+    for (i = 0; i < opt.workers; i++)
+        checked += g_w[i].pid ? g_w[i].last[CC_CHECKED] : 0;
+    for (i = CC_FIRST_VIOLATION; i <= CC_LAST_VIOLATION; i++)
+        wv += g_tot[i];
+    say("t=%.0fs starts %lu kills %lu (SIGKILL %lu, SIGTERM %lu) checked %" PRId64
+        " violations %lu+%" PRId64, (double)(chaos_mono_ns() - start) / 1e9, g_n.starts,
+        g_n.sigkills + g_n.sigterms, g_n.sigkills, g_n.sigterms, checked, v, wv);
+}
+
+static void run_phase(void)
+{
+    uint64_t start = chaos_mono_ns(), end = start + ms_ns((uint64_t)opt.seconds * 1000);
+    uint64_t next_kill = start + next_kill_delay(), next_list = start, next_progress = start;
+    unsigned i;
+    g_running_phase = 1;
+    for (i = 0; i < opt.workers; i++)
+        spawn(&g_w[i]);
+    while (!g_interrupted) {
+        uint64_t now = chaos_mono_ns();
+        if (now >= end)
+            break;
+        poll_reports(5);
+        reap();
+        now = chaos_mono_ns();
+        hang_checks(now);
+        if (now >= next_kill) {
+            kill_event();
+            next_kill = now + next_kill_delay();
+        }
+        for (i = 0; i < opt.workers; i++)
+            if (g_w[i].pid == 0 && g_w[i].restart_at != 0 && now >= g_w[i].restart_at)
+                spawn(&g_w[i]);
+        if (now >= next_list) {
+            list_check();
+            next_list = now + ms_ns(LIST_PERIOD_MS);
+        }
+        if (now >= next_progress) {
+            if (now > start)
+                progress(start);
+            next_progress = now + ms_ns(10000);
+        }
+    }
+    g_running_phase = 0;
+}
+
+/* Stop everything gracefully; then nothing of the domain may remain. */
+static void end_phase(void)
+{
+    uint64_t deadline = chaos_mono_ns() + ms_ns(HELLO_WAIT_MS);
+    unsigned i;
+    int waiting = 1;
+    /* Let fresh instances install their SIGTERM handler first, so every
+     * worker ends by destroying its nodes: the last exit is a normal one. */
+    while (waiting && chaos_mono_ns() < deadline && !g_interrupted) {
+        waiting = 0;
+        for (i = 0; i < opt.workers; i++)
+            waiting |= g_w[i].pid != 0 && !g_w[i].got_hello && g_w[i].sent_sig == 0;
+        poll_reports(5);
+        reap();
+        hang_checks(chaos_mono_ns());
+    }
+    kill_all(SIGTERM);
+    wait_all_gone(chaos_mono_ns() + ms_ns(TERM_GRACE_MS + 5000));
+    if (running_count() > 0) {
+        kill_all(SIGKILL);
+        wait_all_gone(chaos_mono_ns() + ms_ns(10000));
+    }
+    {
+        rpc_domain_info info;
+        int rc = rpc_domain_stat(g_cfg, &info);
+        int left = shm_leftovers(1);
+        if (rc != 0 || info.exists || left) {
+            driver_violation(&g_n.leftover, "after every worker destroyed its nodes and exited, "
+                             "the segment %s is still there (stat rc %d, exists %d, live nodes %u, "
+                             "registered %u)", opt.name, rc, rc == 0 ? info.exists : -1,
+                             rc == 0 ? info.live_nodes : 0, rc == 0 ? info.registered_nodes : 0);
+            (void)rpc_domain_cleanup(g_cfg, 0);
+        } else {
+            say("end: every worker left cleanly and %s is gone", opt.name);
+        }
+    }
+}
+
+/* The last processes die by SIGKILL: one rpc_domain_cleanup() must remove
+ * the orphan. */
+static void orphan_phase(void)
+{
+    uint64_t deadline;
+    unsigned i, nw = opt.workers < 2 ? opt.workers : 2;
+    int ready = 0, rc;
+    rpc_domain_info info;
+    for (i = 0; i < nw; i++)
+        spawn(&g_w[i]);
+    deadline = chaos_mono_ns() + ms_ns(20000);
+    while (!ready && chaos_mono_ns() < deadline && !g_interrupted) {
+        rpc_node_info e[CHAOS_MAX_NODES];
+        int n = rpc_domain_list_nodes(g_cfg, e, CHAOS_MAX_NODES), k;
+        unsigned have = 0;
+        poll_reports(10);
+        reap();
+        for (i = 0; i < nw; i++)
+            for (k = 0; k < n && k < (int)CHAOS_MAX_NODES; k++)
+                if (g_w[i].pid != 0 && e[k].pid == g_w[i].pid && e[k].alive) {
+                    have++;
+                    break;
+                }
+        ready = have == nw;
+    }
+    if (!ready) {
+        driver_violation(&g_n.cleanup, "orphan phase: the workers' nodes never showed up");
+        kill_all(SIGKILL);
+        wait_all_gone(chaos_mono_ns() + ms_ns(10000));
+        (void)rpc_domain_cleanup(g_cfg, 0);
+        return;
+    }
+    poll_reports(300);   /* some traffic first */
+    kill_all(SIGKILL);
+    wait_all_gone(chaos_mono_ns() + ms_ns(10000));
+    rc = rpc_domain_stat(g_cfg, &info);
+    if (rc != 0 || !info.exists || !info.orphaned)
+        driver_violation(&g_n.cleanup, "orphan phase: after SIGKILL of the last processes "
+                         "stat says rc %d exists %d orphaned %d", rc, rc == 0 ? info.exists : -1,
+                         rc == 0 ? info.orphaned : -1);
+    rc = rpc_domain_cleanup(g_cfg, 0);
+    if (rc != 0)
+        driver_violation(&g_n.cleanup, "orphan phase: rpc_domain_cleanup: %s (%s)",
+                         rpc_strerror(rc), rpc_errdetail());
+    if (shm_leftovers(1) || (rpc_domain_stat(g_cfg, &info) == 0 && info.exists))
+        driver_violation(&g_n.leftover, "orphan phase: %s still exists after one clean-up",
+                         opt.name);
+    else
+        say("orphan: the last processes were SIGKILLed; one clean-up removed %s", opt.name);
+}
+
+/* ---- the report ---------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile(double p)
+{
+    size_t i;
+    if (g_nlat == 0)
+        return 0;
+    i = (size_t)(p * (double)g_nlat + 0.999999);
+    if (i > 0)
+        i--;
+    return g_lat[i < g_nlat ? i : g_nlat - 1];
+}
+
+static int final_report(double seconds)
+{
+    unsigned long dv = g_n.crash + g_n.hang + g_n.reclaim + g_n.leftover + g_n.list + g_n.cleanup;
+    int64_t wv = 0;
+    unsigned i;
+    for (i = CC_FIRST_VIOLATION; i <= CC_LAST_VIOLATION; i++)
+        wv += g_tot[i];
+    qsort(g_lat, g_nlat, sizeof *g_lat, cmp_double);
+    printf("chaos: ---- report (seed %" PRIu64 ", %u workers, %.0f s, domain %s) ----\n",
+           opt.seed, opt.workers, seconds, opt.name);
+    printf("chaos: cycles (worker restarts) %lu, starts %lu\n",
+           g_n.starts > opt.workers ? g_n.starts - opt.workers : 0, g_n.starts);
+    printf("chaos: kills %lu: SIGKILL %lu, SIGTERM %lu; right after start %lu; massacres %lu; "
+           "init crash points armed %lu\n", g_n.sigkills + g_n.sigterms, g_n.sigkills,
+           g_n.sigterms, g_n.early, g_n.massacres, g_n.hooks);
+    printf("chaos: exits: verdicts %lu, deaths by signal %lu (SIGTERM before the handler %lu)\n",
+           g_n.clean_exits, g_n.died_by_signal, g_n.term_before_hello);
+    printf("chaos: messages checked %" PRId64 ", publishes ok %" PRId64 ", publish timeouts %"
+           PRId64 " (known misses), churn %" PRId64 ", blocking calls timed %" PRId64 "\n",
+           g_tot[CC_CHECKED], g_tot[CC_PUBLISHED], g_tot[CC_PUB_TIMEOUT], g_tot[CC_CHURN],
+           g_tot[CC_CALLS]);
+    printf("chaos: losses %" PRId64 " (%" PRId64 " messages), duplicates %" PRId64
+           ", reorders %" PRId64 ", corruptions %" PRId64 "\n", g_tot[CC_LOSS],
+           g_tot[CC_MISSING], g_tot[CC_DUP], g_tot[CC_REORDER], g_tot[CC_CORRUPT]);
+    printf("chaos: blocking-call overruns %" PRId64 " (slack %u ms; worst excess over a timeout "
+           "%.1f ms; longest untimed call %.1f ms), early timeouts %" PRId64
+           ", unexpected errors %" PRId64 "\n", g_tot[CC_OVERRUN], opt.slack_ms,
+           (double)g_tot[CC_EXCESS_US] / 1000.0, (double)g_tot[CC_MAX_CALL_US] / 1000.0,
+           g_tot[CC_EARLY], g_tot[CC_ERROR]);
+    printf("chaos: crashes %lu, hangs %lu, dead nodes listed too long %lu, list failures %lu, "
+           "leftovers %lu, clean-up failures %lu\n", g_n.crash, g_n.hang, g_n.reclaim,
+           g_n.list, g_n.leftover, g_n.cleanup);
+    printf("chaos: node list polled %lu times (%lu transient errors)\n", g_n.list_calls,
+           g_n.list_errors);
+    printf("chaos: reclaim latency (kill -> gone from the list, %zu deaths with survivors): "
+           "P50 %.0f ms, P99 %.0f ms, max %.0f ms (limit %u ms)\n", g_nlat, percentile(0.50),
+           percentile(0.99), g_nlat ? g_lat[g_nlat - 1] : 0.0, CHAOS_RECLAIM_LIMIT_MS);
+    if (dv == 0 && wv == 0 && !g_interrupted) {
+        printf("chaos: PASS\n");
+        return 0;
+    }
+    printf("chaos: FAIL (%lu driver + %" PRId64 " worker violations%s); replay with --seed %"
+           PRIu64 "\n", dv, wv, g_interrupted ? ", interrupted" : "", opt.seed);
+    return 1;
+}
+
+/* ---- main -------------------------------------------------------------------------- */
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s [--seconds S] [--workers N] [--name /NAME] [--seed X]\n"
+            "          [--kill-ms MS] [--slack-ms MS] [--max-timeout-ms MS] [--worker PATH] "
+            "[--verbose]\n"
+            "  --seconds S        length of the kill/restart phase (default 45)\n"
+            "  --workers N        worker processes, 1..%u (default 6)\n"
+            "  --name /NAME       domain segment (default /librpc_t_chaos_<pid>)\n"
+            "  --seed X           random seed (default: from the clock; always printed)\n"
+            "  --kill-ms MS       mean time between kill events (default 500)\n"
+            "  --slack-ms MS      allowed lateness of a blocking call (default 500)\n"
+            "  --max-timeout-ms   longest publish timeout (default 2000)\n"
+            "  --worker PATH      the worker program (default: chaos_worker beside this one)\n",
+            argv0, CHAOS_MAX_WORKERS);
+    exit(2);
+}
+
+static void parse_args(int argc, char **argv)
+{
+    int i, have_seed = 0;
+    for (i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(k, "--verbose") == 0) {
+            opt.verbose = 1;
+            continue;
+        }
+        if (v == NULL)
+            usage(argv[0]);
+        i++;
+        if (strcmp(k, "--seconds") == 0)
+            opt.seconds = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(k, "--workers") == 0)
+            opt.workers = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(k, "--name") == 0)
+            snprintf(opt.name, sizeof opt.name, "%s", v);
+        else if (strcmp(k, "--seed") == 0)
+            opt.seed = strtoull(v, NULL, 0), have_seed = 1;
+        else if (strcmp(k, "--kill-ms") == 0)
+            opt.kill_ms = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(k, "--slack-ms") == 0)
+            opt.slack_ms = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(k, "--max-timeout-ms") == 0)
+            opt.max_timeout_ms = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(k, "--worker") == 0)
+            snprintf(opt.worker_path, sizeof opt.worker_path, "%s", v);
+        else
+            usage(argv[0]);
+    }
+    if (opt.workers < 1 || opt.workers > CHAOS_MAX_WORKERS || opt.kill_ms == 0)
+        usage(argv[0]);
+    if (!have_seed)
+        opt.seed = chaos_fresh_seed();
+    if (opt.name[0] == '\0')
+        snprintf(opt.name, sizeof opt.name, "/librpc_t_chaos_%d", (int)getpid());
+    if (opt.worker_path[0] == '\0') {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        char *slash;
+        if (n <= 0)
+            usage(argv[0]);
+        self[n] = '\0';
+        if ((slash = strrchr(self, '/')) != NULL)
+            *slash = '\0';
+        snprintf(opt.worker_path, sizeof opt.worker_path, "%.*s/chaos_worker", PATH_MAX - 20,
+                 self);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct sigaction sa;
+    uint64_t t0;
+    unsigned i;
+    int rc;
+
+    parse_args(argc, argv);
+    /* Children must not pick up a segment name from the environment. */
+    unsetenv(RPC_ENV_SHM_NAME);
+    unsetenv("LIBRPC_TEST_CRASH_AT");
+    g_rng = opt.seed;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if ((rc = chaos_config(opt.name, RPC_RECEIVE_THREAD, &g_cfg)) != 0) {
+        fprintf(stderr, "chaos: configuration for %s: %s (%s)\n", opt.name, rpc_strerror(rc),
+                rpc_errdetail());
+        return 2;
+    }
+    if (access(opt.worker_path, X_OK) != 0) {
+        fprintf(stderr, "chaos: worker program %s: %s\n", opt.worker_path, strerror(errno));
+        return 2;
+    }
+    rc = rpc_domain_cleanup(g_cfg, 0);   /* a previous run's orphan of the same name */
+    if (rc != 0 && rc != RPC_ENOENT) {
+        fprintf(stderr, "chaos: %s exists and is in use (%s): choose another --name\n",
+                opt.name, rpc_strerror(rc));
+        return 2;
+    }
+    for (i = 0; i < opt.workers; i++) {
+        g_w[i].index = i;
+        g_w[i].fd = -1;
+    }
+    say("seed %" PRIu64 " workers %u seconds %u domain %s (queue %zu KiB, segment %zu MiB, "
+        "%u node slots)", opt.seed, opt.workers, opt.seconds, opt.name, CHAOS_QUEUE_SIZE >> 10,
+        CHAOS_SHM_SIZE >> 20, CHAOS_MAX_NODES);
+
+    t0 = chaos_mono_ns();
+    run_phase();
+    if (!g_interrupted)
+        end_phase();
+    if (!g_interrupted)
+        orphan_phase();
+    if (g_interrupted) {
+        kill_all(SIGKILL);
+        wait_all_gone(chaos_mono_ns() + ms_ns(10000));
+        /* Never forced: the name may be shared with processes not ours. */
+        if ((rc = rpc_domain_cleanup(g_cfg, 0)) != 0 && rc != RPC_ENOENT)
+            fprintf(stderr, "chaos: clean-up of %s after the interruption: %s\n", opt.name,
+                    rpc_strerror(rc));
+    }
+    rc = final_report((double)(chaos_mono_ns() - t0) / 1e9);
+    rpc_config_destroy(g_cfg);
+    free(g_dead);
+    free(g_lat);
+    return rc;
+}
