@@ -108,8 +108,10 @@ static const char *fmt_ns(char *buf, size_t len, uint64_t ns)
 {
     if (ns < 10000)
         snprintf(buf, len, "%.2f µs", (double)ns / 1e3);
-    else if (ns < 10000000)
+    else if (ns < 1000000)
         snprintf(buf, len, "%.1f µs", (double)ns / 1e3);
+    else if (ns < 10000000)
+        snprintf(buf, len, "%.2f ms", (double)ns / 1e6);
     else
         snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
     return buf;
@@ -413,14 +415,34 @@ static int alloc_series(struct series *s, const char *label, size_t n)
     return s->ns != NULL ? 0 : -1;
 }
 
+/* "model name : AMD EPYC ..." from /proc/cpuinfo, where there is one. */
+static void cpu_model(char *out, size_t len)
+{
+    char line[256];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    snprintf(out, len, "unknown CPU");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+            snprintf(out, len, "%s", colon + 2);
+            out[strcspn(out, "\n")] = '\0';
+            break;
+        }
+    }
+    if (f != NULL)
+        fclose(f);
+}
+
 static void print_machine(const struct options *o)
 {
     struct utsname u;
+    char cpu[128];
     printf("librpc %s bench_lifecycle: segment %s, %ld iterations (+%ld warm-up), "
            "%ld kill trials\n", rpc_version(), g_name, o->iterations, o->warmup, o->kill_trials);
+    cpu_model(cpu, sizeof cpu);
     if (uname(&u) == 0)
-        printf("%s %s %s, %ld CPUs online\n\n", u.sysname, u.release, u.machine,
-               sysconf(_SC_NPROCESSORS_ONLN));
+        printf("%s, %ld CPUs online, %s %s %s\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+               u.sysname, u.release, u.machine);
 }
 
 enum { A_LOCAL, A_REMOTE, B_ACTIVE, B_LIST, C_FIRST_LAST, D_DEAD, D_GONE, NROWS };
@@ -491,6 +513,8 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);   /* e.g. piped into head */
 
     memset(rows, 0, sizeof rows);
     rc = alloc_series(&rows[A_LOCAL], "(a) create+destroy, process attached", (size_t)o.iterations)
