@@ -101,7 +101,7 @@ int main(void)
 {
     rpc_config *cfg, *tcfg;
     rpc_node *n = NULL, *idle_thr = NULL, *spin = NULL;
-    struct ps_track *t = malloc(sizeof *t), *t2 = malloc(sizeof *t2);
+    struct ps_track *t, *t2;
     unsigned seed = (unsigned)getpid();
     char line[64];
     pid_t pub;
@@ -110,7 +110,6 @@ int main(void)
     int rc, total;
 
     tu_init("ps_manual");
-    ASSERT(t != NULL && t2 != NULL);
     shm = tu_shm_name("man");
     ps_chan_make(&cmd);
     ps_chan_make(&reply);
@@ -118,6 +117,10 @@ int main(void)
         publisher();
     ps_collect(&reply, 1, tu_timeout_ms(30000), &pub, 1, NULL, NULL);
 
+    /* Allocated after the fork, so they are not the child's to free. */
+    t = malloc(sizeof *t);
+    t2 = malloc(sizeof *t2);
+    ASSERT(t != NULL && t2 != NULL);
     cfg = tu_config(shm);
     ps_config_mode(cfg, RPC_RECEIVE_MANUAL, 0);   /* sleep in the kernel at once */
     ASSERT_OK(rpc_node_create(cfg, "poller", &n));

@@ -204,7 +204,7 @@ static void one_round(int r, pid_t pub_pid, pid_t remote_pid, rpc_config *cfg, r
 int main(int argc, char **argv)
 {
     pid_t pubs[MAX_ROUNDS], remote_pid;
-    struct ps_track *t = malloc(sizeof *t);
+    struct ps_track *t;
     rpc_config *cfg;
     rpc_node *local;
     unsigned seed = (unsigned)getpid();
@@ -212,7 +212,7 @@ int main(int argc, char **argv)
     tu_init("ps_pub_killed");
     if (argc > 1)
         rounds = (int)ps_arg_num(argv[1]);
-    ASSERT(rounds >= 1 && rounds <= MAX_ROUNDS && t != NULL);
+    ASSERT(rounds >= 1 && rounds <= MAX_ROUNDS);
     ps_sizes_uniform(1);
     shm = tu_shm_name("pk");
     prog = mmap(NULL, sizeof *prog * MAX_ROUNDS, PROT_READ | PROT_WRITE,
@@ -231,6 +231,7 @@ int main(int argc, char **argv)
         remote_subscriber();
     ps_collect(&ready, 1, tu_timeout_ms(30000), &remote_pid, 1, NULL, NULL);
 
+    ASSERT((t = malloc(sizeof *t)) != NULL);   /* after the forks: not the children's */
     cfg = tu_config(shm);
     ps_config_mode(cfg, RPC_RECEIVE_MANUAL, 0);
     local = make_sub(cfg, "local", t);
