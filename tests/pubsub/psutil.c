@@ -270,26 +270,35 @@ int ps_chan_try_recv(ps_chan *c, char *buf, size_t len, int timeout_ms)
     int64_t deadline = tu_now_ms() + timeout_ms;
     size_t used = 0;
     /* Byte at a time: lines of several writers share the pipe, and a
-     * byte read too many would belong to the next caller. */
+     * byte read too many would belong to the next caller.  The timeout
+     * is for the first byte; a line is written with one write(), so once
+     * it starts the rest is there (the deadline then only guards against
+     * a broken writer). */
     while (used + 1 < len) {
         struct pollfd pfd = {c->rd, POLLIN, 0};
         int64_t left = deadline - tu_now_ms();
         char ch;
         ssize_t r;
         if (left < 0)
-            return -1;
+            left = 0;
         r = poll(&pfd, 1, (int)left);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0)
+        if (r <= 0) {
+            ASSERT_MSG(used == 0, "half a line from a child: \"%.*s\"", (int)used, buf);
             return -1;
+        }
         r = read(c->rd, &ch, 1);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0)
+        if (r <= 0) {
+            ASSERT_MSG(used == 0, "half a line from a child: \"%.*s\"", (int)used, buf);
             return -1;
+        }
         if (ch == '\n')
             break;
+        if (used == 0)
+            deadline = tu_now_ms() + tu_timeout_ms(10000);
         buf[used++] = ch;
     }
     buf[used] = '\0';
