@@ -212,15 +212,24 @@ static pid_t spawn_holder(const rpc_config *cfg, const char *node, int *cmd_fd)
     return pid;
 }
 
-/* Close the helper's command pipe and reap it; 0 if it exited cleanly. */
+/* Close the helper's command pipe and reap it; 0 if it exited cleanly.  A
+ * helper that does not finish in time is killed (its node is then dead and
+ * the final clean-up removes the orphaned segment). */
 static int stop_holder(pid_t pid, int cmd_fd)
 {
+    uint64_t deadline = now_ns() + PEER_TIMEOUT_NS;
     int status;
+    pid_t r;
     close(cmd_fd);
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && now_ns() < deadline)
+        sleep_ns(1000000);
+    if (r == 0) {
+        fprintf(stderr, "bench_lifecycle: helper %ld hangs; killing it\n", (long)pid);
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+    }
+    return r == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* ---- the measurements ---------------------------------------------------- */

@@ -16,11 +16,12 @@
  *
  * Exit status: 0 on success, 1 when something failed.
  */
-#define _POSIX_C_SOURCE 200809L   /* fork, pipe, poll, waitpid */
+#define _POSIX_C_SOURCE 200809L   /* fork, pipe, poll, waitpid, kill */
 #include <librpc/librpc.h>
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,12 +202,23 @@ static int report_segment(const rpc_config *cfg, const char *name)
     return 1;
 }
 
+/* Reap the child within the step deadline; a child that hangs is killed
+ * (its node is then dead, and the clean-up in main removes the orphan). */
 static int wait_child(pid_t pid)
 {
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
+    int status, waited_ms = 0;
+    pid_t r;
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && waited_ms < STEP_TIMEOUT_MS) {
+        poll(NULL, 0, 10);
+        waited_ms += 10;
+    }
+    if (r == 0) {
+        say("the child did not finish within %d s: killing it", STEP_TIMEOUT_MS / 1000);
+        kill(pid, SIGKILL);
+        r = waitpid(pid, &status, 0);
+    }
+    if (r != pid)
+        return -1;
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
@@ -288,6 +300,8 @@ int main(void)
     if (status != 0)
         bad = 1;
     close(to_parent[0]);
+    if (status != 0)   /* a crashed child leaves an orphan: remove it */
+        rpc_domain_cleanup(cfg, 0);
     if (report_segment(cfg, name) != 0)
         bad = 1;
 out:
