@@ -58,7 +58,8 @@ static struct {
     unsigned max_timeout_ms; /* longest publish timeout the workers use */
     char worker_path[PATH_MAX];
     int verbose;
-} opt = {45, 6, "", 0, 500, 500, 2000, "", 0};
+    const char *inject;      /* self-test: the violation the workers fake */
+} opt = {45, 6, "", 0, 500, 500, 2000, "", 0, NULL};
 
 /* ---- state ------------------------------------------------------------ */
 
@@ -102,11 +103,13 @@ static uint64_t g_rng;
 static volatile sig_atomic_t g_interrupted;
 static int g_running_phase;  /* kills and restarts allowed */
 static int g_hook_next;      /* give the next spawn the init crash point */
+static int g_last_killed;    /* the latest worker reaped died by a signal */
 
 static int64_t g_tot[CC_COUNT];
+/* Counts of the kill/restart phase; the end and orphan phases are apart. */
 static struct {
     unsigned long starts, sigkills, sigterms, early, massacres, hooks, clean_exits,
-        died_by_signal, term_before_hello;
+        died_by_signal, term_before_hello, all_starts;
     unsigned long crash, hang, reclaim, leftover, list, cleanup;
     unsigned long list_calls, list_errors;
 } g_n;
@@ -172,7 +175,7 @@ static unsigned running_count(void)
 static void spawn(struct worker *w)
 {
     char seed[32], index[16], fd[16], slack[16], maxto[16];
-    char *argv[16];
+    char *argv[20];
     int p[2], k = 0;
     pid_t pid;
     if (pipe2(p, O_CLOEXEC) != 0) {
@@ -191,6 +194,8 @@ static void spawn(struct worker *w)
     argv[k++] = "--report-fd", argv[k++] = fd;
     argv[k++] = "--slack-ms", argv[k++] = slack;
     argv[k++] = "--max-timeout-ms", argv[k++] = maxto;
+    if (opt.inject != NULL)
+        argv[k++] = "--inject", argv[k++] = (char *)opt.inject;
     argv[k] = NULL;
     w->crash_hook = g_hook_next;
     g_hook_next = 0;
@@ -227,7 +232,8 @@ static void spawn(struct worker *w)
     w->kill_ns = 0;
     w->term_deadline = 0;
     w->early_kill_at = 0;
-    g_n.starts++;
+    g_n.all_starts++;
+    g_n.starts += (unsigned long)g_running_phase;
     g_n.hooks += (unsigned long)w->crash_hook;
     /* Some instances die before or while they create nodes and subscribe. */
     if (g_running_phase && chaos_below(&g_rng, 100) < 15) {
@@ -239,6 +245,47 @@ static void spawn(struct worker *w)
             w->crash_hook ? " (init crash point)" : "");
 }
 
+/* A worker that does not exit: show where its threads are before it is
+ * killed (kernel wait channels, and a backtrace when gdb is installed). */
+static void dump_stuck(pid_t pid)
+{
+    char path[64], cmd[160];
+    struct dirent *de;
+    DIR *d;
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    if ((d = opendir(path)) != NULL) {
+        while ((de = readdir(d)) != NULL) {
+            char file[400], comm[64] = "?", wchan[64] = "?";
+            FILE *f;
+            if (de->d_name[0] == '.')
+                continue;
+            snprintf(file, sizeof file, "%s/%s/comm", path, de->d_name);
+            if ((f = fopen(file, "r")) != NULL) {
+                if (fgets(comm, sizeof comm, f) != NULL)
+                    comm[strcspn(comm, "\n")] = '\0';
+                fclose(f);
+            }
+            snprintf(file, sizeof file, "%s/%s/wchan", path, de->d_name);
+            if ((f = fopen(file, "r")) != NULL) {
+                if (fgets(wchan, sizeof wchan, f) == NULL)
+                    strcpy(wchan, "?");
+                fclose(f);
+            }
+            printf("chaos:   pid %d thread %s (%s) waits in %s\n", (int)pid, de->d_name, comm,
+                   wchan);
+        }
+        closedir(d);
+    }
+    if (access("/usr/bin/gdb", X_OK) == 0) {
+        snprintf(cmd, sizeof cmd, "timeout 60 gdb -p %d -batch -nx -ex 'thread apply all bt' "
+                 "2>&1 | grep -E '^(Thread|#)'", (int)pid);
+        fflush(stdout);
+        if (system(cmd) == -1)
+            printf("chaos:   (gdb could not be run)\n");
+    }
+    fflush(stdout);
+}
+
 static void send_signal(struct worker *w, int sig)
 {
     if (w->pid == 0 || kill(w->pid, sig) != 0)
@@ -246,12 +293,10 @@ static void send_signal(struct worker *w, int sig)
     if (w->sent_sig != SIGKILL)
         w->sent_sig = sig;
     w->kill_ns = chaos_mono_ns();
-    if (sig == SIGTERM) {
+    if (sig == SIGTERM)
         w->term_deadline = w->kill_ns + ms_ns(TERM_GRACE_MS);
-        g_n.sigterms++;
-    } else {
-        g_n.sigkills++;
-    }
+    if (g_running_phase)
+        *(sig == SIGTERM ? &g_n.sigterms : &g_n.sigkills) += 1;
     if (opt.verbose)
         say("%s w%u pid %d", sig == SIGKILL ? "SIGKILL" : "SIGTERM", w->index, (int)w->pid);
 }
@@ -441,6 +486,7 @@ static void reap(void)
         }
         judge_exit(w, status);
         account(w);
+        g_last_killed = WIFSIGNALED(status);
         add_dead(w, WIFSIGNALED(status));
         if (opt.verbose)
             say("w%u pid %d ended (%s %d)", w->index, (int)pid,
@@ -550,6 +596,14 @@ static void list_check(void)
 
 /* ---- the segment at the end ---------------------------------------------- */
 
+static void hung(struct worker *w)
+{
+    driver_violation(&g_n.hang, "w%u pid %d did not exit within %u ms of SIGTERM", w->index,
+                     (int)w->pid, TERM_GRACE_MS);
+    dump_stuck(w->pid);
+    send_signal(w, SIGKILL);
+}
+
 /* Entries of /dev/shm that belong to the domain (the name, or anything
  * starting with it). */
 static int shm_leftovers(int print)
@@ -592,12 +646,8 @@ static void wait_all_gone(uint64_t deadline)
         now = chaos_mono_ns();
         for (i = 0; i < opt.workers; i++) {
             struct worker *w = &g_w[i];
-            if (w->pid != 0 && w->term_deadline != 0 && now > w->term_deadline &&
-                w->sent_sig == SIGTERM) {
-                driver_violation(&g_n.hang, "w%u pid %d did not exit within %u ms of SIGTERM",
-                                 w->index, (int)w->pid, TERM_GRACE_MS);
-                send_signal(w, SIGKILL);
-            }
+            if (w->pid != 0 && w->sent_sig == SIGTERM && now > w->term_deadline)
+                hung(w);
         }
         if (now >= next_list) {
             list_check();
@@ -620,11 +670,8 @@ static void hang_checks(uint64_t now)
             g_n.early++;
             send_signal(w, w->early_sig);
         }
-        if (w->sent_sig == SIGTERM && now > w->term_deadline) {
-            driver_violation(&g_n.hang, "w%u pid %d did not exit within %u ms of SIGTERM",
-                             w->index, (int)w->pid, TERM_GRACE_MS);
-            send_signal(w, SIGKILL);
-        }
+        if (w->sent_sig == SIGTERM && now > w->term_deadline)
+            hung(w);
     }
 }
 
@@ -684,6 +731,34 @@ static void run_phase(void)
     g_running_phase = 0;
 }
 
+/* After the last worker ended: nothing of the domain may remain if it
+ * left normally; if it was killed, one rpc_domain_cleanup() must do. */
+static void check_gone(const char *phase)
+{
+    rpc_domain_info info;
+    int rc = rpc_domain_stat(g_cfg, &info), cleaned = 0;
+    if (g_last_killed) {
+        int crc = rpc_domain_cleanup(g_cfg, 0);
+        if (crc != 0 && crc != RPC_ENOENT)
+            driver_violation(&g_n.cleanup, "%s: the last process was killed and "
+                             "rpc_domain_cleanup failed: %s (%s)", phase, rpc_strerror(crc),
+                             rpc_errdetail());
+        cleaned = crc == 0;
+        rc = rpc_domain_stat(g_cfg, &info);
+    }
+    if (rc != 0 || info.exists || shm_leftovers(1))
+        driver_violation(&g_n.leftover, "%s: after the last process %s, %s is still there "
+                         "(stat rc %d, exists %d, attached %d, live nodes %u, registered %u)",
+                         phase, g_last_killed ? "was killed and one clean-up" : "left normally",
+                         opt.name, rc, rc == 0 ? info.exists : -1, rc == 0 ? info.attached : -1,
+                         rc == 0 ? info.live_nodes : 0, rc == 0 ? info.registered_nodes : 0);
+    else if (g_last_killed)
+        say("%s: the last process was killed; %s removed %s", phase,
+            cleaned ? "one clean-up" : "nothing left,", opt.name);
+    else
+        say("%s: every worker left cleanly and %s is gone", phase, opt.name);
+}
+
 /* Stop everything gracefully; then nothing of the domain may remain. */
 static void end_phase(void)
 {
@@ -706,20 +781,7 @@ static void end_phase(void)
         kill_all(SIGKILL);
         wait_all_gone(chaos_mono_ns() + ms_ns(10000));
     }
-    {
-        rpc_domain_info info;
-        int rc = rpc_domain_stat(g_cfg, &info);
-        int left = shm_leftovers(1);
-        if (rc != 0 || info.exists || left) {
-            driver_violation(&g_n.leftover, "after every worker destroyed its nodes and exited, "
-                             "the segment %s is still there (stat rc %d, exists %d, live nodes %u, "
-                             "registered %u)", opt.name, rc, rc == 0 ? info.exists : -1,
-                             rc == 0 ? info.live_nodes : 0, rc == 0 ? info.registered_nodes : 0);
-            (void)rpc_domain_cleanup(g_cfg, 0);
-        } else {
-            say("end: every worker left cleanly and %s is gone", opt.name);
-        }
-    }
+    check_gone("end");
 }
 
 /* The last processes die by SIGKILL: one rpc_domain_cleanup() must remove
@@ -762,15 +824,8 @@ static void orphan_phase(void)
         driver_violation(&g_n.cleanup, "orphan phase: after SIGKILL of the last processes "
                          "stat says rc %d exists %d orphaned %d", rc, rc == 0 ? info.exists : -1,
                          rc == 0 ? info.orphaned : -1);
-    rc = rpc_domain_cleanup(g_cfg, 0);
-    if (rc != 0)
-        driver_violation(&g_n.cleanup, "orphan phase: rpc_domain_cleanup: %s (%s)",
-                         rpc_strerror(rc), rpc_errdetail());
-    if (shm_leftovers(1) || (rpc_domain_stat(g_cfg, &info) == 0 && info.exists))
-        driver_violation(&g_n.leftover, "orphan phase: %s still exists after one clean-up",
-                         opt.name);
-    else
-        say("orphan: the last processes were SIGKILLed; one clean-up removed %s", opt.name);
+    g_last_killed = 1;
+    check_gone("orphan");
 }
 
 /* ---- the report ---------------------------------------------------------------- */
@@ -792,6 +847,23 @@ static double percentile(double p)
     return g_lat[i < g_nlat ? i : g_nlat - 1];
 }
 
+/* --inject: the run passes when the checkers caught the faked violation. */
+static int selftest_verdict(unsigned long driver_violations)
+{
+    unsigned i;
+    for (i = CC_FIRST_VIOLATION; i < CC_LAST_VIOLATION; i++)
+        if (strcmp(chaos_counter_names[i], opt.inject) == 0)
+            break;
+    if (g_tot[i] > 0 && driver_violations == 0 && !g_interrupted) {
+        printf("chaos: SELF-TEST PASS: injected %s detected %" PRId64 " times\n", opt.inject,
+               g_tot[i]);
+        return 0;
+    }
+    printf("chaos: SELF-TEST FAIL: injected %s detected %" PRId64 " times, %lu driver "
+           "violations\n", opt.inject, g_tot[i], driver_violations);
+    return 1;
+}
+
 static int final_report(double seconds)
 {
     unsigned long dv = g_n.crash + g_n.hang + g_n.reclaim + g_n.leftover + g_n.list + g_n.cleanup;
@@ -802,12 +874,13 @@ static int final_report(double seconds)
     qsort(g_lat, g_nlat, sizeof *g_lat, cmp_double);
     printf("chaos: ---- report (seed %" PRIu64 ", %u workers, %.0f s, domain %s) ----\n",
            opt.seed, opt.workers, seconds, opt.name);
-    printf("chaos: cycles (worker restarts) %lu, starts %lu\n",
-           g_n.starts > opt.workers ? g_n.starts - opt.workers : 0, g_n.starts);
+    printf("chaos: cycles (worker restarts) %lu; starts %lu (with the end phases %lu)\n",
+           g_n.starts > opt.workers ? g_n.starts - opt.workers : 0, g_n.starts, g_n.all_starts);
     printf("chaos: kills %lu: SIGKILL %lu, SIGTERM %lu; right after start %lu; massacres %lu; "
            "init crash points armed %lu\n", g_n.sigkills + g_n.sigterms, g_n.sigkills,
            g_n.sigterms, g_n.early, g_n.massacres, g_n.hooks);
-    printf("chaos: exits: verdicts %lu, deaths by signal %lu (SIGTERM before the handler %lu)\n",
+    printf("chaos: exits (all phases): verdicts %lu, deaths by signal %lu (SIGTERM before the "
+           "handler %lu)\n",
            g_n.clean_exits, g_n.died_by_signal, g_n.term_before_hello);
     printf("chaos: messages checked %" PRId64 ", publishes ok %" PRId64 ", publish timeouts %"
            PRId64 " (known misses), churn %" PRId64 ", blocking calls timed %" PRId64 "\n",
@@ -829,6 +902,8 @@ static int final_report(double seconds)
     printf("chaos: reclaim latency (kill -> gone from the list, %zu deaths with survivors): "
            "P50 %.0f ms, P99 %.0f ms, max %.0f ms (limit %u ms)\n", g_nlat, percentile(0.50),
            percentile(0.99), g_nlat ? g_lat[g_nlat - 1] : 0.0, CHAOS_RECLAIM_LIMIT_MS);
+    if (opt.inject != NULL)
+        return selftest_verdict(dv);
     if (dv == 0 && wv == 0 && !g_interrupted) {
         printf("chaos: PASS\n");
         return 0;
@@ -844,8 +919,8 @@ static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [--seconds S] [--workers N] [--name /NAME] [--seed X]\n"
-            "          [--kill-ms MS] [--slack-ms MS] [--max-timeout-ms MS] [--worker PATH] "
-            "[--verbose]\n"
+            "          [--kill-ms MS] [--slack-ms MS] [--max-timeout-ms MS] [--worker PATH]\n"
+            "          [--inject KIND] [--verbose]\n"
             "  --seconds S        length of the kill/restart phase (default 45)\n"
             "  --workers N        worker processes, 1..%u (default 6)\n"
             "  --name /NAME       domain segment (default /librpc_t_chaos_<pid>)\n"
@@ -853,7 +928,9 @@ static void usage(const char *argv0)
             "  --kill-ms MS       mean time between kill events (default 500)\n"
             "  --slack-ms MS      allowed lateness of a blocking call (default 500)\n"
             "  --max-timeout-ms   longest publish timeout (default 2000)\n"
-            "  --worker PATH      the worker program (default: chaos_worker beside this one)\n",
+            "  --worker PATH      the worker program (default: chaos_worker beside this one)\n"
+            "  --inject KIND      self-test: workers fake one loss|dup|reorder|corrupt each;\n"
+            "                     the run passes only if the checkers catch it\n",
             argv0, CHAOS_MAX_WORKERS);
     exit(2);
 }
@@ -884,12 +961,17 @@ static void parse_args(int argc, char **argv)
             opt.slack_ms = (unsigned)strtoul(v, NULL, 10);
         else if (strcmp(k, "--max-timeout-ms") == 0)
             opt.max_timeout_ms = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(k, "--inject") == 0)
+            opt.inject = v;
         else if (strcmp(k, "--worker") == 0)
             snprintf(opt.worker_path, sizeof opt.worker_path, "%s", v);
         else
             usage(argv[0]);
     }
     if (opt.workers < 1 || opt.workers > CHAOS_MAX_WORKERS || opt.kill_ms == 0)
+        usage(argv[0]);
+    if (opt.inject != NULL && strcmp(opt.inject, "loss") != 0 && strcmp(opt.inject, "dup") != 0 &&
+        strcmp(opt.inject, "reorder") != 0 && strcmp(opt.inject, "corrupt") != 0)
         usage(argv[0]);
     if (!have_seed)
         opt.seed = chaos_fresh_seed();
@@ -925,6 +1007,9 @@ int main(int argc, char **argv)
     sa.sa_handler = on_interrupt;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A closed stdout (e.g. piped into head) must not stop the clean-up. */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
     if ((rc = chaos_config(opt.name, RPC_RECEIVE_THREAD, &g_cfg)) != 0) {
         fprintf(stderr, "chaos: configuration for %s: %s (%s)\n", opt.name, rpc_strerror(rc),
                 rpc_errdetail());

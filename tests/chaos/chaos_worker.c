@@ -49,6 +49,11 @@ static unsigned g_max_timeout_ms = 2000;
 static _Atomic int64_t g_cnt[CC_COUNT];
 static atomic_int g_elines;
 
+/* Self-test of the checkers: break one invariant on purpose, once. */
+enum inject { INJECT_NONE, INJECT_LOSS, INJECT_DUP, INJECT_REORDER, INJECT_CORRUPT };
+static enum inject g_inject;
+static atomic_int g_injected;
+
 #define MAX_E_LINES 30
 
 static void on_sigterm(int sig)
@@ -393,33 +398,18 @@ static int pick_timeout(uint64_t *rng)
     return 1 + (int)chaos_below(rng, 100);
 }
 
-static void publish_one(struct wnode *wn, unsigned char *buf)
+/* Publish buf on topic t, time it, check the outcome.  Returns rc. */
+static int publish_timed(struct wnode *wn, unsigned t, const unsigned char *buf, size_t size,
+                         int timeout)
 {
-    unsigned t = wn->pub[chaos_below(&wn->prng, wn->npub)];
-    size_t size = pick_size(&wn->prng);
-    int timeout = pick_timeout(&wn->prng);
-    struct chaos_msg h;
-    uint64_t t0, el;
-    int rc;
-    memset(&h, 0, sizeof h);
-    h.uid = wn->uid;
-    h.seq = ++wn->seq[t];
-    h.epoch = wn->epoch[t];
-    h.topic = t;
-    h.pid = (int32_t)getpid();
-    snprintf(h.publisher, sizeof h.publisher, "%s", wn->name);
-    chaos_msg_fill(buf, size, &h);
-    t0 = chaos_mono_ns();
-    rc = rpc_publish(wn->node, CHAOS_GROUP, chaos_topic(t), buf, size, timeout);
+    uint64_t t0 = chaos_mono_ns(), el;
+    int rc = rpc_publish(wn->node, CHAOS_GROUP, chaos_topic(t), buf, size, timeout);
     el = chaos_mono_ns() - t0;
     timed_call("rpc_publish", wn->name, timeout, el, 0);
     if (rc == 0) {
         cnt_add(CC_PUBLISHED, 1);
-        return;
+        return 0;
     }
-    /* Some subscriber did not get this copy and we know it: the next
-     * message opens a new epoch, where a gap is legal. */
-    wn->epoch[t]++;
     if (rc == RPC_ETIMEDOUT) {
         cnt_add(CC_PUB_TIMEOUT, 1);
         if (el < (uint64_t)timeout * 1000000u)
@@ -428,12 +418,82 @@ static void publish_one(struct wnode *wn, unsigned char *buf)
     } else {
         call_failed("rpc_publish", wn->name, rc);
     }
+    return rc;
+}
+
+static void build(struct wnode *wn, unsigned t, uint64_t seq, unsigned char *buf, size_t size)
+{
+    struct chaos_msg h;
+    memset(&h, 0, sizeof h);
+    h.uid = wn->uid;
+    h.seq = seq;
+    h.epoch = wn->epoch[t];
+    h.topic = t;
+    h.pid = (int32_t)getpid();
+    snprintf(h.publisher, sizeof h.publisher, "%s", wn->name);
+    chaos_msg_fill(buf, size, &h);
+}
+
+/* The self-test: once per process, after the stream is well under way. */
+static int inject_now(struct wnode *wn, unsigned t)
+{
+    return g_inject != INJECT_NONE && wn->seq[t] >= 50 &&
+           atomic_exchange_explicit(&g_injected, 1, memory_order_relaxed) == 0;
+}
+
+static void publish_injected(struct wnode *wn, unsigned t, unsigned char *buf)
+{
+    size_t size = sizeof(struct chaos_msg) + 64;
+    unsigned char *second = buf + size;
+    uint64_t seq = ++wn->seq[t];
+    switch (g_inject) {
+    case INJECT_LOSS:   /* seq skips one */
+        build(wn, t, ++wn->seq[t], buf, size);
+        (void)publish_timed(wn, t, buf, size, 2000);
+        break;
+    case INJECT_DUP:    /* the same message twice */
+        build(wn, t, seq, buf, size);
+        if (publish_timed(wn, t, buf, size, 2000) == 0)
+            (void)publish_timed(wn, t, buf, size, 2000);
+        break;
+    case INJECT_REORDER: /* seq + 1 before seq */
+        build(wn, t, seq, buf, size);
+        build(wn, t, ++wn->seq[t], second, size);
+        if (publish_timed(wn, t, second, size, 2000) == 0)
+            (void)publish_timed(wn, t, buf, size, 2000);
+        break;
+    case INJECT_CORRUPT: /* a body byte flipped after the checksum */
+        build(wn, t, seq, buf, size);
+        buf[size - 1] ^= 0x20;
+        (void)publish_timed(wn, t, buf, size, 2000);
+        break;
+    case INJECT_NONE:
+        break;
+    }
+}
+
+static void publish_one(struct wnode *wn, unsigned char *buf)
+{
+    unsigned t = wn->pub[chaos_below(&wn->prng, wn->npub)];
+    size_t size = pick_size(&wn->prng);
+    int timeout = pick_timeout(&wn->prng);
+    int rc;
+    if (inject_now(wn, t)) {
+        publish_injected(wn, t, buf);
+        return;
+    }
+    build(wn, t, ++wn->seq[t], buf, size);
+    if ((rc = publish_timed(wn, t, buf, size, timeout)) == 0)
+        return;
+    /* Some subscriber did not get this copy and we know it: the next
+     * message opens a new epoch, where a gap is legal. */
+    wn->epoch[t]++;
 }
 
 static void *publisher_main(void *arg)
 {
     struct wnode *wn = arg;
-    unsigned char *buf = malloc(CHAOS_MAX_MSG);
+    unsigned char *buf = malloc(2 * CHAOS_MAX_MSG);
     if (buf == NULL) {
         violation(CC_ERROR, "out of memory");
         return NULL;
@@ -555,7 +615,7 @@ static void node_stop(struct wnode *wn)
 static void usage(void)
 {
     fprintf(stderr, "usage: chaos_worker --name /DOMAIN --index I --seed X --report-fd FD "
-                    "[--slack-ms MS] [--max-timeout-ms MS]\n"
+                    "[--slack-ms MS] [--max-timeout-ms MS] [--inject KIND]\n"
                     "  started by chaos_driver; not meant to be run by hand\n");
     exit(2);
 }
@@ -577,6 +637,12 @@ static void parse_args(int argc, char **argv, uint64_t *seed)
             g_slack_ms = (unsigned)strtoul(v, NULL, 10);
         else if (strcmp(k, "--max-timeout-ms") == 0)
             g_max_timeout_ms = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(k, "--inject") == 0)
+            g_inject = strcmp(v, "loss") == 0      ? INJECT_LOSS
+                       : strcmp(v, "dup") == 0     ? INJECT_DUP
+                       : strcmp(v, "reorder") == 0 ? INJECT_REORDER
+                       : strcmp(v, "corrupt") == 0 ? INJECT_CORRUPT
+                                                   : INJECT_NONE;
         else
             usage();
     }
