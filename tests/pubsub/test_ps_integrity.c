@@ -3,7 +3,7 @@
  * in order and intact, in blocking mode.
  *
  *   test_ps_integrity [-n MESSAGES] [-p PUBLISHER_PROCS] [-s SUBSCRIBER_PROCS]
- *                     [-i PAIR_PROCS] [-m MAX_MSG_SIZE] [-u]
+ *                     [-i PAIR_PROCS] [-m MAX_MSG_SIZE] [-q QUEUE_SIZE] [-u]
  *
  * Publisher processes own one node "p<i>" each; subscriber processes own
  * one node "s<j>" each; a pair process owns a publisher node and a
@@ -16,6 +16,9 @@
  * as an error instead of a stuck test), then destroys its node at once:
  * what it queued must still arrive.  With -u the sizes are uniform over
  * 0..max instead (mostly large messages: queues fill and publishers wait).
+ * -m and -q shrink the maximum message and the queues (set -m first so the
+ * queue still holds two messages): small queues fill all the time, which
+ * exercises the wait-for-room and wake-up paths.
  *
  * Each subscriber checks per publisher: sequence numbers 1, 2, 3, ... with
  * nothing lost, duplicated or reordered, every size as expected, every
@@ -40,10 +43,11 @@ struct opts {
     long n;
     int pubs, subs, pairs;
     size_t max;
+    size_t queue;
     int uniform;
 };
 
-static struct opts o = {100000, 3, 3, 1, 0, 0};
+static struct opts o = {100000, 3, 3, 1, 0, 0, 0};
 static const char *shm;
 static ps_chan results;
 static tu_gate start;
@@ -56,6 +60,8 @@ static rpc_config *child_config(void)
     rpc_config *cfg = ps_config(shm, (unsigned)(n_publishers() * n_subscribers()));
     if (o.max != 0)
         ASSERT_OK(rpc_config_set_max_msg_size(cfg, o.max));
+    if (o.queue != 0)
+        ASSERT_OK(rpc_config_set_queue_size(cfg, o.queue));
     return cfg;
 }
 
@@ -227,16 +233,17 @@ static pid_t start_child(int role, int id, ps_chan *ready)
 static void parse(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "n:p:s:i:m:u")) != -1) {
+    while ((c = getopt(argc, argv, "n:p:s:i:m:q:u")) != -1) {
         switch (c) {
         case 'n': o.n = ps_arg_num(optarg); break;
         case 'p': o.pubs = (int)ps_arg_num(optarg); break;
         case 's': o.subs = (int)ps_arg_num(optarg); break;
         case 'i': o.pairs = (int)ps_arg_num(optarg); break;
         case 'm': o.max = (size_t)ps_arg_num(optarg); break;
+        case 'q': o.queue = (size_t)ps_arg_num(optarg); break;
         case 'u': o.uniform = 1; break;
         default:
-            fprintf(stderr, "usage: %s [-n N] [-p PUBS] [-s SUBS] [-i PAIRS] [-m MAX] [-u]\n",
+            fprintf(stderr, "usage: %s [-n N] [-p PUBS] [-s SUBS] [-i PAIRS] [-m MAX] [-q QUEUE] [-u]\n",
                     argv[0]);
             exit(2);
         }
