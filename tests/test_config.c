@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void test_shm_name(void)
@@ -285,6 +286,44 @@ static void test_full_table(const char *name)
     rpc_config_destroy(cfg);
 }
 
+/* A joiner's size, node count and mode apply only to a segment it creates:
+ * an existing segment keeps its own. */
+static void test_existing_geometry(const char *name)
+{
+    rpc_config *cfg = tu_config(name);
+    rpc_node *mine = NULL;
+    rpc_domain_info info;
+    char path[512];
+    struct stat st;
+    tu_peer p;
+
+    ASSERT_OK(rpc_config_set_max_nodes(cfg, 2));
+    ASSERT_OK(rpc_config_set_shm_size(cfg, rpc_config_min_shm_size(2)));
+    ASSERT_OK(rpc_node_create(cfg, "small", &mine));
+    tu_peer_start(&p, name, 0); /* default configuration, but for the name */
+    ASSERT_EQ(tu_peer_cmd(&p, NULL, 0, "create p1"), 0);
+    ASSERT_EQ(tu_peer_cmd(&p, NULL, 0, "create p2"), RPC_EFULL);
+    ASSERT_OK(rpc_domain_stat(cfg, &info));
+    ASSERT_EQ(info.max_nodes, 2);
+    ASSERT_EQ(info.size, rpc_config_min_shm_size(2));
+    tu_peer_quit(&p);
+
+    /* Mode: a joiner configured for 0660 leaves a 0600 segment as it is. */
+    {
+        rpc_config *wide = tu_config(name);
+        rpc_node *other = NULL;
+        ASSERT_OK(rpc_config_set_mode(wide, 0660));
+        ASSERT_OK(rpc_node_create(wide, "wide", &other));
+        ASSERT(stat(tu_shm_path(name, path, sizeof path), &st) == 0);
+        ASSERT_EQ(st.st_mode & 0777, 0600);
+        ASSERT_OK(rpc_node_destroy(other));
+        rpc_config_destroy(wide);
+    }
+    ASSERT_OK(rpc_node_destroy(mine));
+    ASSERT(!tu_shm_exists(name));
+    rpc_config_destroy(cfg);
+}
+
 /* $LIBRPC_SHM_NAME: honoured by rpc_config_create and by a NULL config;
  * an invalid value is refused rather than silently replaced. */
 static void test_env_name(const char *name)
@@ -348,6 +387,7 @@ int main(void)
     test_duplicate_across_processes(tu_shm_name("dup"));
     test_auto_names(tu_shm_name("auto"));
     test_full_table(tu_shm_name("full"));
+    test_existing_geometry(tu_shm_name("geom"));
     test_env_name(tu_shm_name("env"));
     return tu_done();
 }
