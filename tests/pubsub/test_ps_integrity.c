@@ -4,6 +4,7 @@
  *
  *   test_ps_integrity [-n MESSAGES] [-p PUBLISHER_PROCS] [-s SUBSCRIBER_PROCS]
  *                     [-i PAIR_PROCS] [-m MAX_MSG_SIZE] [-q QUEUE_SIZE] [-u]
+ *                     [-w SPIN_US]
  *
  * Publisher processes own one node "p<i>" each; subscriber processes own
  * one node "s<j>" each; a pair process owns a publisher node and a
@@ -18,7 +19,9 @@
  * 0..max instead (mostly large messages: queues fill and publishers wait).
  * -m and -q shrink the maximum message and the queues (set -m first so the
  * queue still holds two messages): small queues fill all the time, which
- * exercises the wait-for-room and wake-up paths.
+ * exercises the wait-for-room and wake-up paths; -w 0 makes receivers sleep
+ * in the kernel at once instead of spinning first (every wake-up is then a
+ * futex wake-up).
  *
  * Each subscriber checks per publisher: sequence numbers 1, 2, 3, ... with
  * nothing lost, duplicated or reordered, every size as expected, every
@@ -45,9 +48,10 @@ struct opts {
     size_t max;
     size_t queue;
     int uniform;
+    int spin_us;
 };
 
-static struct opts o = {100000, 3, 3, 1, 0, 0, 0};
+static struct opts o = {100000, 3, 3, 1, 0, 0, 0, RPC_DEFAULT_SPIN_US};
 static const char *shm;
 static ps_chan results;
 static tu_gate start;
@@ -62,6 +66,7 @@ static rpc_config *child_config(void)
         ASSERT_OK(rpc_config_set_max_msg_size(cfg, o.max));
     if (o.queue != 0)
         ASSERT_OK(rpc_config_set_queue_size(cfg, o.queue));
+    ASSERT_OK(rpc_config_set_spin_us(cfg, o.spin_us));
     return cfg;
 }
 
@@ -233,7 +238,7 @@ static pid_t start_child(int role, int id, ps_chan *ready)
 static void parse(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "n:p:s:i:m:q:u")) != -1) {
+    while ((c = getopt(argc, argv, "n:p:s:i:m:q:uw:")) != -1) {
         switch (c) {
         case 'n': o.n = ps_arg_num(optarg); break;
         case 'p': o.pubs = (int)ps_arg_num(optarg); break;
@@ -242,8 +247,9 @@ static void parse(int argc, char **argv)
         case 'm': o.max = (size_t)ps_arg_num(optarg); break;
         case 'q': o.queue = (size_t)ps_arg_num(optarg); break;
         case 'u': o.uniform = 1; break;
+        case 'w': o.spin_us = (int)ps_arg_num(optarg); break;
         default:
-            fprintf(stderr, "usage: %s [-n N] [-p PUBS] [-s SUBS] [-i PAIRS] [-m MAX] [-q QUEUE] [-u]\n",
+            fprintf(stderr, "usage: %s [-n N] [-p PUBS] [-s SUBS] [-i PAIRS] [-m MAX] [-q QUEUE] [-u] [-w SPIN]\n",
                     argv[0]);
             exit(2);
         }
