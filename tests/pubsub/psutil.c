@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -322,6 +323,50 @@ void ps_chan_close(ps_chan *c)
 
 /* ---- segments -------------------------------------------------------------- */
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define PS_SANITIZED 1
+#endif
+#endif
+
+#ifdef PS_SANITIZED
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+#define PS_MAX_NAMES 16
+static char ps_names[PS_MAX_NAMES][RPC_SHM_NAME_MAX + 1];
+static int ps_n_names;
+static pid_t ps_main_pid;
+
+#ifdef PS_SANITIZED
+static void on_sanitizer_death(void)
+{
+    if (getpid() != ps_main_pid)
+        return;   /* a child: the test process cleans up */
+    for (int i = 0; i < ps_n_names; i++)
+        shm_unlink(ps_names[i]);
+}
+#endif
+
+void ps_init(const char *test_name)
+{
+    tu_init(test_name);
+    ps_main_pid = getpid();
+#ifdef PS_SANITIZED
+    __sanitizer_set_death_callback(on_sanitizer_death);
+#endif
+}
+
+const char *ps_shm_name(const char *tag)
+{
+    const char *name = tu_shm_name(tag);
+    if (ps_n_names < PS_MAX_NAMES)
+        snprintf(ps_names[ps_n_names++], sizeof ps_names[0], "%s", name);
+    return name;
+}
+
 rpc_config *ps_config(const char *name, unsigned queues)
 {
     rpc_config *cfg = tu_config(name);
@@ -348,14 +393,6 @@ uint64_t ps_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define PS_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define PS_SANITIZED 1
-#endif
-#endif
 
 int ps_slow_factor(void)
 {

@@ -113,6 +113,14 @@ void ps_reap_all(const pid_t *pids, int n, int timeout_ms);
 
 /* ---- segments ---------------------------------------------------------- */
 
+/* tu_init() plus: when a sanitizer ends the test abruptly (halt_on_error),
+ * exit handlers do not run, so a sanitizer death callback removes the
+ * segment names made with ps_shm_name() (in the test process only). */
+void ps_init(const char *test_name);
+
+/* tu_shm_name(), remembered for that death callback too. */
+const char *ps_shm_name(const char *tag);
+
 /* A configuration for segment name whose size leaves room for at least
  * queues queues (each pair of nodes that talks needs one), never smaller
  * than the default size. */

@@ -188,7 +188,7 @@ static void test_subscription_rules(rpc_node *thr, rpc_node *man)
 /* A segment with room for 8 subscriptions. */
 static void test_table_full(void)
 {
-    const char *name = tu_shm_name("full");
+    const char *name = ps_shm_name("full");
     rpc_config *cfg = tu_config(name);
     rpc_node *a = NULL, *b = NULL;
     char t[16];
@@ -261,9 +261,9 @@ int main(void)
     rpc_config *tcfg, *mcfg;
     rpc_node *thr = NULL, *man = NULL;
 
-    tu_init("ps_args");
+    ps_init("ps_args");
     test_strerror();
-    name = tu_shm_name("args");
+    name = ps_shm_name("args");
     tcfg = tu_config(name);
     mcfg = tu_config(name);
     ps_config_mode(mcfg, RPC_RECEIVE_MANUAL, 0);

@@ -149,8 +149,8 @@ int main(void)
     int64_t t0, took;
     int rc;
 
-    tu_init("ps_drops");
-    shm = tu_shm_name("drops");
+    ps_init("ps_drops");
+    shm = ps_shm_name("drops");
     ps_chan_make(&cmd);
     ps_chan_make(&reply);
     child = tu_fork(0);

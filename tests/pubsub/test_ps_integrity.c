@@ -273,10 +273,10 @@ int main(int argc, char **argv)
     int np = 0, ok = 0;
     int64_t t0, t1;
 
-    tu_init("ps_integrity");
+    ps_init("ps_integrity");
     parse(argc, argv);
     ps_sizes_uniform(o.uniform);
-    shm = tu_shm_name("itg");
+    shm = ps_shm_name("itg");
     ps_chan_make(&ready);
     ps_chan_make(&results);
     tu_gate_make(&start);

@@ -109,8 +109,8 @@ int main(void)
     double cpu0, cpu;
     int rc, total;
 
-    tu_init("ps_manual");
-    shm = tu_shm_name("man");
+    ps_init("ps_manual");
+    shm = ps_shm_name("man");
     ps_chan_make(&cmd);
     ps_chan_make(&reply);
     if ((pub = tu_fork(0)) == 0)

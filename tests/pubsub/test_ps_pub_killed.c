@@ -209,12 +209,12 @@ int main(int argc, char **argv)
     rpc_node *local;
     unsigned seed = (unsigned)getpid();
 
-    tu_init("ps_pub_killed");
+    ps_init("ps_pub_killed");
     if (argc > 1)
         rounds = (int)ps_arg_num(argv[1]);
     ASSERT(rounds >= 1 && rounds <= MAX_ROUNDS);
     ps_sizes_uniform(1);
-    shm = tu_shm_name("pk");
+    shm = ps_shm_name("pk");
     prog = mmap(NULL, sizeof *prog * MAX_ROUNDS, PROT_READ | PROT_WRITE,
                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     ASSERT(prog != MAP_FAILED);

@@ -69,8 +69,8 @@ int main(void)
     rpc_node_stats st;
     int nospc, rc, churn_nospc = 0;
 
-    tu_init("ps_queues");
-    name = tu_shm_name("q");
+    ps_init("ps_queues");
+    name = ps_shm_name("q");
     cfg = tu_config(name);
     ps_config_mode(cfg, RPC_RECEIVE_MANUAL, 0);
     ASSERT_OK(rpc_config_set_max_msg_size(cfg, 1024));

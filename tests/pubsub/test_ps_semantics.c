@@ -377,7 +377,7 @@ static void test_in_callback(void)
 
 static void sizes_for(size_t max, size_t queue, size_t shm_size)
 {
-    const char *name = tu_shm_name("sizes");
+    const char *name = ps_shm_name("sizes");
     rpc_config *cfg = config(name, RPC_RECEIVE_MANUAL);
     struct ps_track *t = malloc(sizeof *t);
     unsigned char *buf = malloc(max + 1);
@@ -441,8 +441,8 @@ static void test_sizes(void)
 int main(void)
 {
     pid_t late;
-    tu_init("ps_semantics");
-    shm = tu_shm_name("sem");
+    ps_init("ps_semantics");
+    shm = ps_shm_name("sem");
     ps_chan_make(&cmd);
     ps_chan_make(&reply);
     /* Forked before this process has threads. */

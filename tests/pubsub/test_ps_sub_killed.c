@@ -137,10 +137,10 @@ int main(int argc, char **argv)
     unsigned long long count, last, errors;
     int ok;
 
-    tu_init("ps_sub_killed");
+    ps_init("ps_sub_killed");
     if (argc > 1)
         n_msgs = ps_arg_num(argv[1]);
-    shm = tu_shm_name("sk");
+    shm = ps_shm_name("sk");
     ps_chan_make(&ready);
     ps_chan_make(&results);
     ps_chan_make(&cmd);

@@ -352,8 +352,8 @@ static void test_two_publishers(void)
 
 int main(void)
 {
-    tu_init("ps_threads");
-    shm = tu_shm_name("thr");
+    ps_init("ps_threads");
+    shm = ps_shm_name("thr");
     test_unsubscribe();
     ASSERT(!tu_shm_exists(shm));
     test_destroy();

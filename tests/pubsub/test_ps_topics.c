@@ -133,8 +133,8 @@ int main(void)
     pid_t pub[2];
     uint64_t total = 0;
 
-    tu_init("ps_topics");
-    shm = tu_shm_name("many");
+    ps_init("ps_topics");
+    shm = ps_shm_name("many");
     tu_gate_make(&go[0]);
     tu_gate_make(&go[1]);
     for (int i = 0; i < 2; i++)
