@@ -39,7 +39,12 @@ i=1
 while [ "$i" -le "$runs" ]; do
     echo "run $i/$runs: $bench $*" >&2
     # Zero-padded, so that the shell's glob below lists them in run order.
-    "$bench" "$@" > "$outdir/run$(printf %02d "$i").txt"
+    out=$outdir/run$(printf %02d "$i").txt
+    "$bench" "$@" > "$out"
+    # Other work on the machine inflates the tails: record how busy it was.
+    if [ -r /proc/loadavg ]; then
+        echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out"
+    fi
     i=$((i + 1))
 done
 
