@@ -12,6 +12,9 @@
  *            messages run, and rpc_node_poll counts only callbacks run.
  * fields:    group, topic, publisher, size, data and seq of a message;
  *            (group, topic) pairs are distinct (same topic, other group).
+ * leavers:   messages of a publisher that left before they were polled
+ *            still arrive, under its own name even when a new node has
+ *            taken its slot.
  * callback:  a callback may unsubscribe itself and subscribe another topic.
  * sizes:     0-byte messages (NULL or not) and exactly-maximum messages
  *            arrive intact, maximum + 1 is RPC_EMSGSIZE, for segments whose
@@ -310,6 +313,31 @@ static void test_fields(void)
     rpc_config_destroy(cfg);
 }
 
+/* ---- a publisher that left -------------------------------------------------------------- */
+
+static void test_leaver(void)
+{
+    rpc_config *cfg = config(shm, RPC_RECEIVE_MANUAL);
+    struct seen_msg m;
+    rpc_node *s = NULL, *p = NULL, *o = NULL;
+
+    memset(&m, 0, sizeof m);
+    ASSERT_OK(rpc_node_create(cfg, "leaver-sub", &s));
+    ASSERT_OK(rpc_subscribe(s, G, "leave", on_record, &m));
+    ASSERT_OK(rpc_node_create(cfg, "leaver", &p));
+    ASSERT_OK(rpc_publish(p, G, "leave", "bye", 3, RPC_NO_WAIT));
+    ASSERT_OK(rpc_node_destroy(p));
+    /* The lowest free slot is the one "leaver" had. */
+    ASSERT_OK(rpc_node_create(cfg, "newcomer", &o));
+    ASSERT_EQ(drain(s), 1);
+    ASSERT_EQ(m.calls, 1);
+    ASSERT_STREQ(m.data, "bye");
+    ASSERT_STREQ(m.publisher, "leaver");
+    ASSERT_OK(rpc_node_destroy(o));
+    ASSERT_OK(rpc_node_destroy(s));
+    rpc_config_destroy(cfg);
+}
+
 /* ---- subscribing from a callback ---------------------------------------------------------- */
 
 struct cb_state {
@@ -452,6 +480,7 @@ int main(void)
     test_late(late);
     test_self();
     test_fields();
+    test_leaver();
     test_in_callback();
     test_sizes();
     test_discard();
