@@ -59,35 +59,43 @@ static void register_atfork(void)
 
 /* ---- sweeper ------------------------------------------------------------ */
 
-static void sweep_once(struct rpci_attach *a)
+/* One sweep.  Returns 1 if dead nodes were seen but the locks were busy,
+ * so the caller retries soon instead of a whole period later. */
+static int sweep_once(struct rpci_attach *a)
 {
+    int busy = 1;
     /* Cheap racy pass first: one lock test per used slot, no lock taken. */
     if (!rpci_reg_any_dead(&a->seg, a->owner_id) && !rpci_ring_any_collectable(&a->seg))
-        return;
+        return 0;
     if (pthread_mutex_trylock(&g_lock) != 0)
-        return;   /* someone is mid-join/leave and will sweep or retry */
+        return 1;   /* never block here: a g_lock holder may be joining us */
     if (rpci_seg_trylock(&a->seg) == 0) {
         rpci_reg_sweep(&a->seg, a->owner_id);
         rpci_seg_unlock(&a->seg);
+        busy = 0;
     }
     pthread_mutex_unlock(&g_lock);
+    return busy;
 }
+
+#define RETRY_PERIOD_NS (5ull * 1000000ull)
 
 static void *sweeper_main(void *arg)
 {
     struct rpci_attach *a = arg;
+    uint64_t period = RPCI_SWEEP_PERIOD_NS;
     pthread_mutex_lock(&a->mu);
     while (!a->sweeper_stop) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)RPCI_SWEEP_PERIOD_NS;
+        ts.tv_nsec += (long)period;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
         }
         if (pthread_cond_timedwait(&a->cond, &a->mu, &ts) == ETIMEDOUT && !a->sweeper_stop) {
             pthread_mutex_unlock(&a->mu);
-            sweep_once(a);
+            period = sweep_once(a) ? RETRY_PERIOD_NS : RPCI_SWEEP_PERIOD_NS;
             pthread_mutex_lock(&a->mu);
         }
     }
@@ -244,6 +252,17 @@ int rpci_attach_remove_node(struct rpci_attach *a, uint32_t slot)
     }
     pthread_mutex_unlock(&g_lock);
     return rc;
+}
+
+void rpci_process_lock(void)
+{
+    pthread_once(&g_once, register_atfork);
+    pthread_mutex_lock(&g_lock);
+}
+
+void rpci_process_unlock(void)
+{
+    pthread_mutex_unlock(&g_lock);
 }
 
 int rpci_attach_lock(struct rpci_attach *a)

@@ -38,6 +38,11 @@ int rpci_attach_remove_node(struct rpci_attach *att, uint32_t slot);
 int rpci_attach_lock(struct rpci_attach *att);
 void rpci_attach_unlock(struct rpci_attach *att);
 
+/* The process-wide lock every holder of a life-cycle lock also holds (so
+ * that fork() never copies a held life-cycle lock into a child). */
+void rpci_process_lock(void);
+void rpci_process_unlock(void);
+
 /* Reclaim dead nodes now (a publisher found a queue full). */
 void rpci_attach_sweep_now(struct rpci_attach *att);
 

@@ -6,6 +6,7 @@
  * open past the call, so looking never keeps a segment alive.  Only clean-up
  * takes the life-cycle lock, to exclude joiners while it decides.
  */
+#include "attach.h"
 #include "registry.h"
 #include "subs.h"
 #include "platform/platform.h"
@@ -109,6 +110,10 @@ static void fill_counts(const struct rpci_seg *s, rpc_domain_info *info)
             owners[nowners++] = owner;
     }
     info->live_processes = nowners;
+    for (i = 0; i < s->ring_count; i++)
+        if (atomic_load_explicit(&rpci_seg_ring(s, i)->state, memory_order_relaxed) !=
+            RPCL_RING_FREE)
+            info->queues_used++;
 }
 
 int rpc_domain_stat(const rpc_config *config, rpc_domain_info *info)
@@ -146,6 +151,10 @@ int rpc_domain_stat(const rpc_config *config, rpc_domain_info *info)
     info->layout_version = p.hdr.layout_version;
     info->segment_id = p.hdr.segment_id;
     info->max_nodes = p.hdr.max_nodes;
+    info->max_subs = p.hdr.max_subs;
+    info->max_msg_size = p.hdr.max_msg_size;
+    info->queue_size = p.hdr.ring_block_size - RPCL_RING_HDR_SIZE;
+    info->queues_total = p.hdr.ring_count;
     info->created_unix_ns = p.hdr.created_unix_ns;
     if (rpci_seg_map_ro(&cfg, fd, &p, &s) == 0) {
         fill_counts(&s, info);
@@ -241,11 +250,11 @@ static int cleanup_locked(const struct rpc_config *cfg, struct rpci_seg *s)
     struct stat st;
     if (fstat(s->fd, &st) != 0 || st.st_nlink == 0)
         return rpci_fail(RPC_ENOENT, "segment %s was removed meanwhile", cfg->shm_name);
-    held = rpcp_lock_held_by_other(s->fd, RPC_LOCK_MEMBERSHIP);
+    held = rpci_seg_others_attached(s);
     if (held != 0)
         return held > 0 ? rpci_fail(RPC_EBUSY, "segment %s: live processes are attached",
                                     cfg->shm_name)
-                        : rpci_fail(RPC_ESYS, "segment %s: lock test failed", cfg->shm_name);
+                        : held;
     /* Refuse what is not ours to judge: only librpc segments (finished or
      * half-made) are removed without force. */
     if ((rc = rpci_seg_probe(cfg, &fd, &p)) != 0)
@@ -280,8 +289,16 @@ int rpc_domain_cleanup(const rpc_config *config, unsigned flags)
     else if (st.st_uid != geteuid() && !cfg.allow_foreign_owner)
         rc = rpci_fail(RPC_EOWNER, "segment %s: owned by uid %u, not by us (uid %u)",
                        cfg.shm_name, (unsigned)st.st_uid, (unsigned)geteuid());
-    else if ((rc = rpci_seg_lock(&s)) == 0)
-        rc = cleanup_locked(&cfg, &s);
-    rpci_seg_close(&s);   /* drops the life-cycle lock */
+    else {
+        /* Like every holder of the life-cycle lock in this process, hold
+         * the process lock too, so fork() cannot copy the lock into a child. */
+        rpci_process_lock();
+        if ((rc = rpci_seg_lock(&s)) == 0)
+            rc = cleanup_locked(&cfg, &s);
+        rpci_seg_close(&s);   /* drops the life-cycle lock */
+        rpci_process_unlock();
+        return rc;
+    }
+    rpci_seg_close(&s);
     return rc;
 }

@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #define RPC_SEG_MAGIC UINT64_C(0x314D48534350524C) /* "LRPCSHM1" little-endian */
-#define RPC_LAYOUT_VERSION 2u
+#define RPC_LAYOUT_VERSION 3u
 #define RPC_HEADER_SIZE 4096u
 #define RPC_NODE_SLOT_SIZE 256u
 
@@ -132,6 +132,7 @@ struct rpcl_ring {
     _Atomic uint32_t sub_slot;
     _Atomic uint64_t pub_incarnation;
     _Atomic uint64_t sub_incarnation;
+    char pub_name[64];            /* the publisher's name, kept after it leaves */
     uint8_t pad0[32];
     /* Producer's line. */
     _Atomic uint64_t tail;        /* bytes committed */
@@ -142,7 +143,7 @@ struct rpcl_ring {
     _Atomic uint32_t pub_waiting; /* the producer sleeps on space_seq */
     uint8_t pad2[48];
 };
-#define RPCL_RING_HDR_SIZE 192u
+#define RPCL_RING_HDR_SIZE 256u
 
 /* Record header inside a ring's data; payload follows, padded to 8. */
 #define RPCL_REC_WRAP 0xFFFFFFFFu

@@ -5,8 +5,9 @@
  *
  * Locking inside a process: pub_mu serialises publishers of the node;
  * sub_mu (recursive, so callbacks may subscribe) guards the callback table
- * and is held while a callback runs; the inbound list belongs to whichever
- * single thread receives.  Order: pub_mu or sub_mu -> attach lock.
+ * and is held while a callback runs, but is never taken across the attach
+ * lock except by a callback itself; the inbound list belongs to whichever
+ * single thread receives.  Order: pub_mu -> attach lock.
  */
 #ifndef RPC_NODE_IMPL_H
 #define RPC_NODE_IMPL_H
@@ -24,6 +25,7 @@ struct rpci_local_sub {
     void *user;
     char group[RPCL_NAME_SIZE];
     char topic[RPCL_NAME_SIZE];
+    struct rpci_local_sub *next;  /* in the pending list, while being added */
 };
 
 struct rpci_inbound {
@@ -66,6 +68,7 @@ struct rpc_node {
     pthread_mutex_t sub_mu;
     struct rpci_local_sub **subs; /* indexed by entry, max_subs long */
     unsigned nsubs;
+    struct rpci_local_sub *pending; /* being entered into the segment */
 
     struct rpci_inbound *in;
     unsigned nin;

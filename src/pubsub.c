@@ -20,6 +20,7 @@
 #include "platform/platform.h"
 #include "registry.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,25 +91,43 @@ static int check_node(const struct rpc_node *n, const char *fn)
 static struct rpci_local_sub *find_local(struct rpc_node *n, const char *group,
                                          const char *topic)
 {
+    struct rpci_local_sub *l;
     uint32_t i;
     unsigned seen = 0;
     for (i = 0; i < n->att->seg.max_subs && seen < n->nsubs; i++) {
-        struct rpci_local_sub *l = n->subs[i];
+        l = n->subs[i];
         if (l == NULL)
             continue;
         seen++;
         if (strcmp(l->group, group) == 0 && strcmp(l->topic, topic) == 0)
             return l;
     }
+    for (l = n->pending; l != NULL; l = l->next)
+        if (strcmp(l->group, group) == 0 && strcmp(l->topic, topic) == 0)
+            return l;
     return NULL;
 }
 
+static void unlink_pending(struct rpc_node *n, struct rpci_local_sub *l)
+{
+    struct rpci_local_sub **pp;
+    for (pp = &n->pending; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == l) {
+            *pp = l->next;
+            return;
+        }
+}
+
+/* sub_mu guards the callback table and is held while callbacks run, so it
+ * is never held across the life-cycle lock (which can take long under
+ * contention): a subscription is first reserved as "pending" (to refuse a
+ * concurrent duplicate), entered in the segment, then installed. */
 int rpc_subscribe(rpc_node *n, const char *group, const char *topic, rpc_message_cb cb,
                   void *user)
 {
     struct rpci_local_sub *l;
-    int rc, idx;
-    uint32_t seq;
+    int rc, idx = RPC_EEXIST;
+    uint32_t seq = 0;
     rpci_clear_detail();
     if ((rc = check_node(n, "rpc_subscribe")) != 0 || (rc = check_names(group, topic)) != 0)
         return rc;
@@ -116,34 +135,45 @@ int rpc_subscribe(rpc_node *n, const char *group, const char *topic, rpc_message
         return rpci_fail(RPC_EINVAL, "rpc_subscribe: callback is NULL");
     if ((l = calloc(1, sizeof *l)) == NULL)
         return rpci_fail(RPC_ENOMEM, "rpc_subscribe: out of memory");
+    l->cb = cb;
+    l->user = user;
+    strcpy(l->group, group);
+    strcpy(l->topic, topic);
     pthread_mutex_lock(&n->sub_mu);
     if (find_local(n, group, topic) != NULL) {
-        rc = rpci_fail(RPC_EEXIST, "node %s is already subscribed to %s/%s", n->name, group,
-                       topic);
-    } else if ((rc = rpci_attach_lock(n->att)) == 0) {
+        pthread_mutex_unlock(&n->sub_mu);
+        free(l);
+        return rpci_fail(RPC_EEXIST, "node %s is already subscribed to %s/%s", n->name, group,
+                         topic);
+    }
+    l->next = n->pending;
+    n->pending = l;
+    pthread_mutex_unlock(&n->sub_mu);
+
+    if ((rc = rpci_attach_lock(n->att)) == 0) {
         idx = rpci_sub_add(&n->att->seg, RPCL_KIND_SUB, n->slot, n->incarnation, group, topic,
                            &seq);
         rpci_attach_unlock(n->att);
-        if (idx >= 0) {
-            l->index = (uint32_t)idx;
-            l->seq = seq;
-            l->cb = cb;
-            l->user = user;
-            strcpy(l->group, group);
-            strcpy(l->topic, topic);
-            n->subs[idx] = l;
-            n->nsubs++;
-            l = NULL;
-            rc = 0;
-        } else {
-            rc = idx;
-        }
+        rc = idx < 0 ? idx : 0;
+    }
+
+    pthread_mutex_lock(&n->sub_mu);
+    unlink_pending(n, l);
+    if (rc == 0) {
+        l->index = (uint32_t)idx;
+        l->seq = seq;
+        l->next = NULL;
+        n->subs[idx] = l;
+        n->nsubs++;
+        l = NULL;
     }
     pthread_mutex_unlock(&n->sub_mu);
     free(l);
     return rc;
 }
 
+/* Uninstall first (no callback for it starts after that), then remove the
+ * entry from the segment; records still queued for it are discarded. */
 int rpc_unsubscribe(rpc_node *n, const char *group, const char *topic)
 {
     struct rpci_local_sub *l;
@@ -152,15 +182,25 @@ int rpc_unsubscribe(rpc_node *n, const char *group, const char *topic)
     if ((rc = check_node(n, "rpc_unsubscribe")) != 0 || (rc = check_names(group, topic)) != 0)
         return rc;
     pthread_mutex_lock(&n->sub_mu);
-    if ((l = find_local(n, group, topic)) == NULL) {
-        rc = rpci_fail(RPC_ENOTSUB, "node %s is not subscribed to %s/%s", n->name, group, topic);
-    } else if ((rc = rpci_attach_lock(n->att)) == 0) {
+    l = find_local(n, group, topic);
+    if (l == NULL || n->subs[l->index] != l) {   /* absent, or still being added */
+        pthread_mutex_unlock(&n->sub_mu);
+        return rpci_fail(RPC_ENOTSUB, "node %s is not subscribed to %s/%s", n->name, group,
+                         topic);
+    }
+    n->subs[l->index] = NULL;
+    n->nsubs--;
+    pthread_mutex_unlock(&n->sub_mu);
+    if ((rc = rpci_attach_lock(n->att)) == 0) {
         rpci_sub_remove(&n->att->seg, l->index);
         rpci_attach_unlock(n->att);
-        n->subs[l->index] = NULL;
-        n->nsubs--;
         free(l);
+        return 0;
     }
+    /* The segment could not be changed: stay subscribed, report why. */
+    pthread_mutex_lock(&n->sub_mu);
+    n->subs[l->index] = l;
+    n->nsubs++;
     pthread_mutex_unlock(&n->sub_mu);
     return rc;
 }
@@ -225,6 +265,8 @@ static struct rpci_pub_topic *topic_entry(struct rpc_node *n, const char *group,
     return t;
 }
 
+static void release_abandoned(struct rpc_node *n);
+
 /* Rebuild t's subscriber list if the segment changed since. */
 static int refresh_targets(struct rpc_node *n, struct rpci_pub_topic *t)
 {
@@ -247,6 +289,7 @@ static int refresh_targets(struct rpc_node *n, struct rpci_pub_topic *t)
     }
     t->ntargets = count;
     t->generation = gen;
+    release_abandoned(n);   /* subscribers may have left: free their queues */
     return 0;
 }
 
@@ -257,6 +300,19 @@ static void let_go(struct rpci_outbound *o)
     if (o->valid)
         atomic_fetch_or_explicit(&o->p.r->done, RPCL_RING_PUB_DONE, memory_order_release);
     o->valid = 0;
+}
+
+/* Let go of every queue whose subscriber is gone, so the pool can reuse
+ * it: the subscriber may have left without us publishing to it again. */
+static void release_abandoned(struct rpc_node *n)
+{
+    uint32_t i;
+    for (i = 0; i < n->att->seg.max_nodes; i++) {
+        struct rpci_outbound *o = &n->out[i];
+        if (o->valid &&
+            (atomic_load_explicit(&o->p.r->done, memory_order_acquire) & RPCL_RING_SUB_DONE))
+            let_go(o);
+    }
 }
 
 /* The queue to the target's node, allocated on first use. */
@@ -271,9 +327,12 @@ static int outbound_for(struct rpc_node *n, const struct rpci_target *t,
         return 0;
     }
     let_go(o);   /* the old subscriber of that slot is gone */
+    release_abandoned(n);
     if ((rc = rpci_attach_lock(n->att)) != 0)
         return rc;
-    idx = rpci_ring_alloc(&n->att->seg, n->slot, n->incarnation, t->node_slot, t->node_inc);
+    rpci_ring_collect(&n->att->seg);   /* what both ends let go of, now */
+    idx = rpci_ring_alloc(&n->att->seg, n->slot, n->incarnation, n->name, t->node_slot,
+                          t->node_inc);
     rpci_attach_unlock(n->att);
     if (idx < 0)
         return idx;
@@ -404,7 +463,7 @@ static void refresh_inbound(struct rpc_node *n)
     const struct rpci_seg *s = &n->att->seg;
     /* Acquire: pairs with the release bump after a queue is allocated. */
     uint32_t gen = atomic_load_explicit(&rpci_seg_header(s)->generation, memory_order_acquire);
-    uint32_t i, pub;
+    uint32_t i;
     unsigned k;
     if (gen == n->in_generation)
         return;
@@ -429,10 +488,9 @@ static void refresh_inbound(struct rpc_node *n)
         }
         rpci_cons_init(&n->in[n->nin].c, s, r);
         n->in[n->nin].ring_index = i;
-        if ((pub = RPCL_LOAD(r->pub_slot)) < s->max_nodes)
-            rpci_reg_copy_name(rpci_seg_node(s, pub), n->in[n->nin].publisher);
-        else
-            strcpy(n->in[n->nin].publisher, "?");
+        /* The queue keeps its publisher's name: the slot may be reused. */
+        memcpy(n->in[n->nin].publisher, r->pub_name, RPC_NODE_NAME_MAX);
+        n->in[n->nin].publisher[RPC_NODE_NAME_MAX] = '\0';
         n->nin++;
     }
 }
@@ -444,18 +502,20 @@ static void drop_inbound(struct rpc_node *n, unsigned k)
     n->in[k] = n->in[--n->nin];
 }
 
-static void deliver(struct rpc_node *n, struct rpci_inbound *in, const struct rpcl_rec *rec,
-                    const void *payload)
+/* Run the callback for one record.  Returns 1 if one ran, 0 if the record
+ * was for a subscription we no longer have. */
+static int deliver(struct rpc_node *n, struct rpci_inbound *in, const struct rpcl_rec *rec,
+                   const void *payload)
 {
     struct rpcl_node *me = rpci_node_shm(n);
     struct rpci_local_sub *l;
     rpc_message m;
     if (rec->sub_index >= n->att->seg.max_subs)
-        return;
+        return 0;
     l = n->subs[rec->sub_index];
     /* Addressed to a subscription we have since dropped (or replaced). */
     if (l == NULL || l->seq != rec->sub_seq)
-        return;
+        return 0;
     m.group = l->group;
     m.topic = l->topic;
     m.data = payload;
@@ -465,12 +525,14 @@ static void deliver(struct rpc_node *n, struct rpci_inbound *in, const struct rp
     rpci_count(&me->received, 1);
     rpci_count(&me->bytes_in, rec->len);
     l->cb(n, &m, l->user);
+    return 1;
 }
 
 #define BATCH 64
 
-/* Run callbacks for what is queued now.  Returns how many records ran. */
-static int drain(struct rpc_node *n)
+/* One pass over the queues (at most BATCH records each).  Returns how many
+ * callbacks ran; *consumed counts records taken, discarded ones included. */
+static int drain_once(struct rpc_node *n, int *consumed)
 {
     int total = 0;
     unsigned k = 0;
@@ -483,13 +545,13 @@ static int drain(struct rpc_node *n)
         const void *payload;
         int got = 0, rc;
         while (got < BATCH && (rc = rpci_cons_peek(&in->c, &rec, &payload)) == 1) {
-            deliver(n, in, rec, payload);
+            total += deliver(n, in, rec, payload);
             rpci_cons_next(&in->c, rec);
             got++;
+            ++*consumed;
         }
         if (got > 0)
             rpci_cons_release(&in->c);
-        total += got;
         if (rc == RPC_ECORRUPT ||
             (rc == 0 && (atomic_load_explicit(&in->c.r->done, memory_order_acquire) &
                          RPCL_RING_PUB_DONE) && !rpci_cons_has_data(&in->c))) {
@@ -501,6 +563,19 @@ static int drain(struct rpc_node *n)
     }
     pthread_mutex_unlock(&n->sub_mu);
     return total;
+}
+
+/* Run callbacks for what is queued now.  Returns how many ran; keeps going
+ * while it only finds records for dropped subscriptions, so that 0 means
+ * "nothing was queued", never "only stale records were in front". */
+static int drain(struct rpc_node *n)
+{
+    int ran, consumed;
+    do {
+        consumed = 0;
+        ran = drain_once(n, &consumed);
+    } while (ran == 0 && consumed > 0);
+    return ran;
 }
 
 static int has_work(struct rpc_node *n)
@@ -526,9 +601,11 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Wait until there may be work, at most timeout_ns (< 0: no limit). */
-static void wait_for_work(struct rpc_node *n, int64_t timeout_ns)
+/* Wait until there may be work, at most timeout_ns (< 0: no limit).
+ * Returns -EINTR if a signal interrupted the sleep, else 0. */
+static int wait_for_work(struct rpc_node *n, int64_t timeout_ns)
 {
+    int rc = 0;
     struct rpcl_node *me = rpci_node_shm(n);
     uint64_t start = rpcp_mono_ns();
     uint32_t seq;
@@ -538,7 +615,7 @@ static void wait_for_work(struct rpc_node *n, int64_t timeout_ns)
             spin_ns = (uint64_t)timeout_ns;
         for (unsigned i = 0;; i++) {
             if (has_work(n))
-                return;
+                return 0;
             cpu_relax();
             if ((i & 63) == 63 && rpcp_mono_ns() - start >= spin_ns)
                 break;
@@ -546,7 +623,7 @@ static void wait_for_work(struct rpc_node *n, int64_t timeout_ns)
         if (timeout_ns >= 0) {
             uint64_t spent = rpcp_mono_ns() - start;
             if (spent >= (uint64_t)timeout_ns)
-                return;
+                return 0;
             timeout_ns -= (int64_t)spent;
         }
     }
@@ -555,8 +632,9 @@ static void wait_for_work(struct rpc_node *n, int64_t timeout_ns)
     /* Dekker with the publisher's fence in notify(): see top of file. */
     rpcp_fence(memory_order_seq_cst);
     if (!has_work(n))
-        rpcp_wait_word(&me->wake_seq, seq, timeout_ns);
+        rc = rpcp_wait_word(&me->wake_seq, seq, timeout_ns);
     atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);
+    return rc;
 }
 
 void rpci_node_wake(struct rpc_node *n)
@@ -593,7 +671,10 @@ int rpc_node_poll(rpc_node *n, int timeout_ms)
         uint64_t now = rpcp_mono_ns();
         if (timeout_ms > 0 && now >= deadline)
             break;
-        wait_for_work(n, timeout_ms < 0 ? -1 : (int64_t)(deadline - now));
+        /* A signal ends the wait early (returning 0), so that a caller's
+         * handler can stop its loop even with RPC_WAIT_FOREVER. */
+        if (wait_for_work(n, timeout_ms < 0 ? -1 : (int64_t)(deadline - now)) == -EINTR)
+            return drain(n);
     }
     return count;
 }

@@ -153,6 +153,16 @@ int rpci_reg_any_dead(const struct rpci_seg *s, uint64_t owner_id)
     return 0;
 }
 
+/* num_nodes is two steps away from the slot states (a process can die
+ * between them), so the sweep restores it from the slots themselves. */
+static void recount(struct rpci_seg *s)
+{
+    uint32_t i, used = 0;
+    for (i = 0; i < s->max_nodes; i++)
+        used += slot_used(s, i);
+    atomic_store_explicit(&rpci_seg_header(s)->num_nodes, used, memory_order_relaxed);
+}
+
 int rpci_reg_sweep(struct rpci_seg *s, uint64_t owner_id)
 {
     int reclaimed = 0;
@@ -165,5 +175,6 @@ int rpci_reg_sweep(struct rpci_seg *s, uint64_t owner_id)
     }
     /* Queues whose live ends let go since the last sweep. */
     rpci_ring_collect(s);
+    recount(s);
     return reclaimed;
 }

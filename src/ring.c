@@ -159,8 +159,8 @@ static void bump_generation(struct rpci_seg *s)
     atomic_fetch_add_explicit(&rpci_seg_header(s)->generation, 1, memory_order_release);
 }
 
-int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, uint32_t sub_slot,
-                    uint64_t sub_inc)
+int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, const char *pub_name,
+                    uint32_t sub_slot, uint64_t sub_inc)
 {
     uint32_t i;
     for (i = 0; i < s->ring_count; i++) {
@@ -172,6 +172,8 @@ int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, uin
         RPCL_STORE(r->sub_slot, sub_slot);
         RPCL_STORE(r->pub_incarnation, pub_inc);
         RPCL_STORE(r->sub_incarnation, sub_inc);
+        memset(r->pub_name, 0, sizeof r->pub_name);
+        strncpy(r->pub_name, pub_name, sizeof r->pub_name - 1);
         atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
         atomic_store_explicit(&r->head, 0, memory_order_relaxed);
         atomic_store_explicit(&r->pub_waiting, 0, memory_order_relaxed);

@@ -50,8 +50,8 @@ int rpci_cons_has_data(struct rpci_cons *c);
 
 /* Allocate a queue from pub (slot, incarnation) to sub.  Returns its index
  * or RPC_ENOSPC. */
-int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, uint32_t sub_slot,
-                    uint64_t sub_inc);
+int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, const char *pub_name,
+                    uint32_t sub_slot, uint64_t sub_inc);
 /* A node left or died: mark both directions of its queues done. */
 void rpci_ring_release_node(struct rpci_seg *s, uint32_t slot, uint64_t incarnation);
 /* Free every queue both ends are done with.  Returns how many. */

@@ -45,11 +45,20 @@ static int lock_with_deadline(int fd, const char *name)
             return rpci_fail(RPC_ETIMEDOUT,
                              "segment %s: life-cycle lock held by another process for 10 s "
                              "(is it stopped?)", name);
-        /* Holders keep it for microseconds: back off from 2 us to 1 ms. */
+        /* Holders keep it for microseconds: back off from 2 us to 200 us
+         * (a longer nap lets others overtake a waiter again and again). */
         rpcp_sleep_ns(nap);
-        if (nap < 1000000)
+        if (nap < 200000)
             nap *= 2;
     }
+}
+
+int rpci_seg_others_attached(struct rpci_seg *s)
+{
+    int holder = rpcp_lock_holder(s->fd, RPC_LOCK_MEMBERSHIP);
+    if (holder < 0)
+        return rpci_fail(RPC_ESYS, "segment %s: lock test: %s", s->name, strerror(-holder));
+    return holder == RPCP_SHARED;
 }
 
 int rpci_seg_lock(struct rpci_seg *s)
@@ -92,9 +101,21 @@ static int data_geometry_ok(const struct rpcl_header *h, uint64_t file_size)
            (uint64_t)h->ring_count <= (file_size - h->ring_pool_off) / h->ring_block_size;
 }
 
+/* A header with magic 0 is ours half-made only if the initialiser got no
+ * further than its first fields (it writes them in order on zeroed pages);
+ * anything else is somebody's garbage and must not be reused silently. */
+static int looks_half_made(const struct rpcl_header *h)
+{
+    static const unsigned char zero[sizeof *h];
+    return memcmp(h, zero, sizeof *h) == 0 ||
+           (h->layout_version == RPC_LAYOUT_VERSION && h->header_size == RPC_HEADER_SIZE);
+}
+
 static int check_header(const char *name, const struct rpcl_header *h, uint64_t file_size)
 {
-    uint64_t magic = atomic_load_explicit(&h->magic, memory_order_relaxed);
+    /* Acquire: pairs with the initialiser's release of the magic (for a
+     * copy made by pread this orders nothing more, but states the pair). */
+    uint64_t magic = atomic_load_explicit(&h->magic, memory_order_acquire);
     uint64_t table_end;
     if (file_size < sizeof *h)
         return magic == 0 || magic == RPC_SEG_MAGIC || file_size < sizeof magic
@@ -103,7 +124,10 @@ static int check_header(const char *name, const struct rpcl_header *h, uint64_t 
                    : rpci_fail(RPC_EBADMAGIC, "segment %s: not a librpc segment (magic %016llx)",
                                name, (unsigned long long)magic);
     if (magic == 0)
-        return RPCI_HALF;
+        return looks_half_made(h)
+                   ? RPCI_HALF
+                   : rpci_fail(RPC_EBADMAGIC, "segment %s: not a librpc segment (no magic, "
+                               "unknown contents)", name);
     if (magic != RPC_SEG_MAGIC)
         return rpci_fail(RPC_EBADMAGIC, "segment %s: not a librpc segment (magic %016llx)", name,
                          (unsigned long long)magic);
@@ -172,6 +196,22 @@ int rpci_seg_open_error(const char *name, int err)
     return rpci_fail(RPC_ESYS, "segment %s: shm_open: %s", name, strerror(err));
 }
 
+/* We created the file but cannot give it the configured mode or group:
+ * remove it again, but only under the life-cycle lock and only while it is
+ * still empty and unattached, since another process may have opened it. */
+static void discard_new_file(const char *name, int fd)
+{
+    struct rpci_seg tmp;
+    struct stat st;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.fd = fd;
+    strcpy(tmp.name, name);
+    if (lock_with_deadline(fd, name) == 0 && fstat(fd, &st) == 0 && st.st_nlink > 0 &&
+        st.st_size == 0 && rpci_seg_others_attached(&tmp) == 0)
+        shm_unlink(name);
+    close(fd);   /* drops the life-cycle lock */
+}
+
 /* Open or create.  O_NONBLOCK keeps a planted FIFO from hanging us; glibc
  * adds O_NOFOLLOW and O_CLOEXEC. */
 static int open_rw(const struct rpc_config *cfg, int *created)
@@ -184,8 +224,7 @@ static int open_rw(const struct rpc_config *cfg, int *created)
             if (fchmod(fd, cfg->mode) != 0 ||
                 (cfg->group != (gid_t)-1 && fchown(fd, (uid_t)-1, cfg->group) != 0)) {
                 int e = errno;
-                close(fd);
-                shm_unlink(cfg->shm_name);   /* ours, just made, never shared */
+                discard_new_file(cfg->shm_name, fd);
                 return rpci_fail(e == EPERM || e == EACCES ? RPC_EACCES : RPC_ESYS,
                                  "segment %s: cannot set mode 0%o / group %ld: %s",
                                  cfg->shm_name, cfg->mode, (long)cfg->group, strerror(e));
@@ -302,10 +341,10 @@ static int initialise(const struct rpc_config *cfg, struct rpci_seg *s, uint64_t
 static int prepare_locked(const struct rpc_config *cfg, struct rpci_seg *s, const struct stat *st)
 {
     struct rpcl_header h;
-    int attached = rpcp_lock_held_by_other(s->fd, RPC_LOCK_MEMBERSHIP);
+    int attached = rpci_seg_others_attached(s);
     int rc;
     if (attached < 0)
-        return rpci_fail(RPC_ESYS, "segment %s: lock test: %s", s->name, strerror(-attached));
+        return attached;
     if (st->st_size == 0) {
         if (attached)
             return rpci_fail(RPC_EUNINIT, "segment %s: empty but in use by another process",
@@ -393,14 +432,12 @@ int rpci_seg_leave(struct rpci_seg *s)
     struct stat st;
     int unlinked = 0;
     (void)rpcp_lock_try(s->fd, RPC_LOCK_MEMBERSHIP, RPCP_UNLOCK);
-    /* Exclusive succeeds only if no other process holds membership; joiners
-     * cannot take it meanwhile because we hold the life-cycle lock.  A
+    /* Nobody else holds membership shared: we were the last, and joiners
+     * cannot come in meanwhile because we hold the life-cycle lock.  A
      * linked file under that lock is still the one the name refers to (only
      * a forced clean-up could have removed it). */
-    if (rpcp_lock_try(s->fd, RPC_LOCK_MEMBERSHIP, RPCP_EXCLUSIVE) == 0 &&
-        fstat(s->fd, &st) == 0 && st.st_nlink > 0) {
+    if (rpci_seg_others_attached(s) == 0 && fstat(s->fd, &st) == 0 && st.st_nlink > 0)
         unlinked = shm_unlink(s->name) == 0;
-    }
     rpci_seg_close(s);
     return unlinked;
 }
@@ -435,8 +472,8 @@ int rpci_seg_probe(const struct rpc_config *cfg, int *fd_out, struct rpci_seg_pr
         return rpci_fail(RPC_ENOTREG, "segment %s: not a regular shared-memory file",
                          cfg->shm_name);
     }
-    rc = rpcp_lock_held_by_other(fd, RPC_LOCK_MEMBERSHIP);
-    p->attached = rc > 0;
+    /* Members hold the membership byte shared (see rpci_seg_others_attached). */
+    p->attached = rpcp_lock_holder(fd, RPC_LOCK_MEMBERSHIP) == RPCP_SHARED;
     if (p->st.st_size == 0)
         p->status = rpci_fail(RPC_EUNINIT, "segment %s: empty, never initialised",
                               cfg->shm_name);

@@ -65,6 +65,13 @@ static inline struct rpcl_ring *rpci_seg_ring(const struct rpci_seg *s, uint32_t
  * with nothing held and *s closed. */
 int rpci_seg_join(const struct rpc_config *cfg, struct rpci_seg *s);
 
+/* With the life-cycle lock held: is any other process attached?  Members
+ * hold the membership byte shared; an exclusive holder can only be an
+ * orphan watcher (leavers take it exclusively only under the life-cycle
+ * lock, which we hold), and a watcher is granted it only when nobody is
+ * attached.  Returns 1, 0, or RPC_ESYS. */
+int rpci_seg_others_attached(struct rpci_seg *s);
+
 /* Life-cycle lock with the library's deadline; 0 or RPC_ETIMEDOUT/RPC_ESYS. */
 int rpci_seg_lock(struct rpci_seg *s);
 /* Non-blocking variant: 0, or RPC_EBUSY when another process holds it. */

@@ -64,6 +64,11 @@ typedef struct rpc_domain_info {
     unsigned live_nodes;      /* nodes whose process is alive */
     unsigned registered_nodes;/* occupied slots, dead or alive (num_nodes) */
     unsigned max_nodes;
+    unsigned max_subs;
+    uint64_t max_msg_size;    /* largest payload publishers may send */
+    uint64_t queue_size;      /* bytes per (publisher, subscriber) queue */
+    unsigned queues_total;    /* queues the segment has room for */
+    unsigned queues_used;
     uint32_t layout_version;
     uint64_t segment_id;      /* random id given at initialisation */
     int64_t created_unix_ns;  /* wall-clock time of initialisation */

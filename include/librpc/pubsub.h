@@ -95,7 +95,9 @@ int rpc_publish(rpc_node *node, const char *group, const char *topic, const void
 /*
  * rpc_node_poll - for a node created with RPC_RECEIVE_MANUAL: run the
  * callbacks of queued messages, waiting up to timeout_ms (0: do not wait,
- * -1: forever) for the first one.  Returns the number of callbacks run.
+ * -1: forever) for the first one.  Returns the number of callbacks run; a
+ * signal caught while waiting ends the wait early (the call then returns
+ * what it ran, possibly 0), so a handler's flag can stop a poll loop.
  * Errors: RPC_EINVAL, RPC_EMODE (the node has a receive thread), RPC_EFORKED.
  * Thread-safety: call from one thread at a time per node.
  */

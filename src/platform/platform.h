@@ -26,6 +26,11 @@ enum rpcp_lock_type { RPCP_UNLOCK = 0, RPCP_SHARED = 1, RPCP_EXCLUSIVE = 2 };
  * another -errno. */
 int rpcp_lock_try(int fd, unsigned byte, enum rpcp_lock_type type);
 
+/* Which kind of lock does another description hold on byte?  Returns 0
+ * (none), RPCP_SHARED, RPCP_EXCLUSIVE, or -errno.  (Only one holder is
+ * reported; an exclusive holder excludes all others.) */
+int rpcp_lock_holder(int fd, unsigned byte);
+
 /* Take a one-byte lock, waiting in the kernel.  Returns 0 or -errno. */
 int rpcp_lock_wait(int fd, unsigned byte, enum rpcp_lock_type type);
 
@@ -59,8 +64,9 @@ extern _Atomic uint32_t rpcp_fence_word;
 
 /* Wait while *word == expected, at most timeout_ns (< 0: no limit), or
  * until a wake-up.  Works across processes on shared memory.  Spurious
- * returns are allowed: callers re-check their condition. */
-void rpcp_wait_word(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
+ * returns are allowed: callers re-check their condition.  Returns -EINTR
+ * when a signal handler interrupted the wait, else 0. */
+int rpcp_wait_word(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
 /* Wake every waiter on word. */
 void rpcp_wake_word(_Atomic uint32_t *word);
 

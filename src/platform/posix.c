@@ -54,6 +54,19 @@ int rpcp_lock_wait(int fd, unsigned byte, enum rpcp_lock_type type)
     return lock_cmd(fd, F_OFD_SETLKW, byte, type);
 }
 
+int rpcp_lock_holder(int fd, unsigned byte)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)byte;
+    fl.l_len = 1;
+    if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+        return -errno;
+    return fl.l_type == F_UNLCK ? 0 : fl.l_type == F_RDLCK ? RPCP_SHARED : RPCP_EXCLUSIVE;
+}
+
 int rpcp_lock_held_by_other(int fd, unsigned byte)
 {
     struct flock fl;
@@ -83,7 +96,7 @@ int rpcp_zero_file(int fd, uint64_t size)
 #ifdef __linux__
 /* Shared (not FUTEX_PRIVATE) futexes: the word lives in a MAP_SHARED
  * mapping and the waiters are in other processes. */
-void rpcp_wait_word(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+int rpcp_wait_word(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
 {
     struct timespec ts, *tp = NULL;
     if (timeout_ns >= 0) {
@@ -91,7 +104,10 @@ void rpcp_wait_word(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_n
         ts.tv_nsec = (long)(timeout_ns % 1000000000);
         tp = &ts;
     }
-    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, tp, NULL, 0);
+    if (syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, tp, NULL, 0) != 0 &&
+        errno == EINTR)
+        return -EINTR;
+    return 0;
 }
 
 void rpcp_wake_word(_Atomic uint32_t *word)
@@ -100,12 +116,13 @@ void rpcp_wake_word(_Atomic uint32_t *word)
 }
 #else
 /* Without futexes: poll.  Correct (callers re-check), only slower. */
-void rpcp_wait_word(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+int rpcp_wait_word(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
 {
     uint64_t nap = 50000;
     if (atomic_load_explicit(word, memory_order_acquire) != expected)
-        return;
+        return 0;
     rpcp_sleep_ns(timeout_ns >= 0 && (uint64_t)timeout_ns < nap ? (uint64_t)timeout_ns : nap);
+    return 0;
 }
 
 void rpcp_wake_word(_Atomic uint32_t *word)
