@@ -111,7 +111,7 @@ static int start_sweeper(struct rpci_attach *a)
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cond, &ca);
     pthread_condattr_destroy(&ca);
-    if (pthread_create(&a->sweeper, NULL, sweeper_main, a) != 0)
+    if (rpcp_thread_start(&a->sweeper, sweeper_main, a) != 0)
         return rpci_fail(RPC_ESYS, "segment %s: cannot start the sweeper thread", a->seg.name);
     a->sweeper_started = 1;
     return 0;

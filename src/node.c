@@ -38,7 +38,7 @@ static int start_receiver(struct rpc_node *n)
 {
     if (n->receive_mode != RPC_RECEIVE_THREAD)
         return 0;
-    if (pthread_create(&n->thread, NULL, rpci_node_receive_main, n) != 0)
+    if (rpcp_thread_start(&n->thread, rpci_node_receive_main, n) != 0)
         return rpci_fail(RPC_ESYS, "node %s: cannot start its receive thread", n->name);
     n->thread_started = 1;
     return 0;

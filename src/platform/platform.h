@@ -16,6 +16,7 @@
 #ifndef RPC_PLATFORM_H
 #define RPC_PLATFORM_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -69,6 +70,12 @@ extern _Atomic uint32_t rpcp_fence_word;
 int rpcp_wait_word(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
 /* Wake every waiter on word. */
 void rpcp_wake_word(_Atomic uint32_t *word);
+
+/* pthread_create, returning only once the new thread runs fn.  A thread
+ * still starting up may hold runtime-internal locks (allocator, thread
+ * registry); a fork() by the caller right after creating a node must not
+ * copy those locked into the child.  Returns 0 or an errno value. */
+int rpcp_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* 64 random bits from the kernel; never 0. */
 uint64_t rpcp_random64(void);

@@ -131,6 +131,41 @@ void rpcp_wake_word(_Atomic uint32_t *word)
 }
 #endif
 
+struct thread_start {
+    void *(*fn)(void *);
+    void *arg;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int running;
+};
+
+static void *thread_trampoline(void *p)
+{
+    struct thread_start *ts = p;
+    void *(*fn)(void *) = ts->fn;
+    void *arg = ts->arg;
+    pthread_mutex_lock(&ts->mu);
+    ts->running = 1;
+    pthread_cond_signal(&ts->cond);
+    pthread_mutex_unlock(&ts->mu);   /* ts lives on the creator's stack: done with it */
+    return fn(arg);
+}
+
+int rpcp_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    struct thread_start ts = { fn, arg, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+    int rc = pthread_create(t, NULL, thread_trampoline, &ts);
+    if (rc == 0) {
+        pthread_mutex_lock(&ts.mu);
+        while (!ts.running)
+            pthread_cond_wait(&ts.cond, &ts.mu);
+        pthread_mutex_unlock(&ts.mu);
+    }
+    pthread_cond_destroy(&ts.cond);
+    pthread_mutex_destroy(&ts.mu);
+    return rc;
+}
+
 uint64_t rpcp_random64(void)
 {
     uint64_t v = 0;
