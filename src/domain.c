@@ -183,8 +183,8 @@ int rpc_domain_list_endpoints(const rpc_config *config, rpc_endpoint_info *out, 
         if (n < cap) {
             rpc_endpoint_info *d = &out[n];
             memset(d, 0, sizeof *d);
-            memcpy(d->group, e->group, RPC_TOPIC_NAME_MAX);
-            memcpy(d->topic, e->topic, RPC_TOPIC_NAME_MAX);
+            rpcl_name_load(d->group, e->group);
+            rpcl_name_load(d->topic, e->topic);
             d->slot = RPCL_LOAD(e->node_slot);
             rpci_reg_copy_name(rpci_seg_node(&s, d->slot), d->node);
             d->publisher = RPCL_LOAD(e->kind) == RPCL_KIND_PUB;

@@ -47,6 +47,27 @@
 #define RPCL_LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define RPCL_STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
 
+/* Names in the segment may be read by one process while another rewrites
+ * them (readers then detect the change and discard what they read); byte-wise
+ * relaxed atomics keep that a detected inconsistency, not a data race. */
+static inline void rpcl_name_store(char dst[64], const char *src)
+{
+    int i, end = 0;
+    for (i = 0; i < 64; i++) {
+        char c = end ? 0 : src[i];
+        end = end || c == 0;
+        __atomic_store_n(&dst[i], c, __ATOMIC_RELAXED);
+    }
+}
+
+static inline void rpcl_name_load(char out[64], const char src[64])
+{
+    int i;
+    for (i = 0; i < 63; i++)
+        out[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+    out[63] = 0;
+}
+
 enum rpcl_node_state { RPCL_NODE_FREE = 0, RPCL_NODE_ALIVE = 1 };
 enum rpcl_left_how { RPCL_LEFT_CLEAN = 1, RPCL_LEFT_DEAD = 2 };
 

@@ -489,8 +489,7 @@ static void refresh_inbound(struct rpc_node *n)
         rpci_cons_init(&n->in[n->nin].c, s, r);
         n->in[n->nin].ring_index = i;
         /* The queue keeps its publisher's name: the slot may be reused. */
-        memcpy(n->in[n->nin].publisher, r->pub_name, RPC_NODE_NAME_MAX);
-        n->in[n->nin].publisher[RPC_NODE_NAME_MAX] = '\0';
+        rpcl_name_load(n->in[n->nin].publisher, r->pub_name);
         n->nin++;
     }
 }

@@ -22,8 +22,7 @@
 
 void rpci_reg_copy_name(const struct rpcl_node *n, char out[RPC_NODE_NAME_MAX + 1])
 {
-    memcpy(out, n->name, RPC_NODE_NAME_MAX);
-    out[RPC_NODE_NAME_MAX] = '\0';
+    rpcl_name_load(out, n->name);
 }
 
 static int slot_used(const struct rpci_seg *s, uint32_t i)
@@ -87,8 +86,7 @@ int rpci_reg_add(struct rpci_seg *s, uint64_t owner_id, const char *name, uint64
         RPCL_STORE(n->bytes_in, 0);
         RPCL_STORE(n->wants_events, 0);
         RPCL_STORE(n->left_how, 0);
-        memset(n->name, 0, sizeof n->name);
-        strcpy(n->name, name);
+        rpcl_name_store(n->name, name);
         *incarnation = atomic_fetch_add_explicit(&h->next_incarnation, 1,
                                                  memory_order_relaxed) + 1;
         RPCL_STORE(n->pid, (uint32_t)getpid());

@@ -172,8 +172,7 @@ int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, con
         RPCL_STORE(r->sub_slot, sub_slot);
         RPCL_STORE(r->pub_incarnation, pub_inc);
         RPCL_STORE(r->sub_incarnation, sub_inc);
-        memset(r->pub_name, 0, sizeof r->pub_name);
-        strncpy(r->pub_name, pub_name, sizeof r->pub_name - 1);
+        rpcl_name_store(r->pub_name, pub_name);
         atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
         atomic_store_explicit(&r->head, 0, memory_order_relaxed);
         atomic_store_explicit(&r->pub_waiting, 0, memory_order_relaxed);

@@ -2,10 +2,11 @@
  * subs.c - the subscription table.
  *
  * Writers hold the life-cycle lock.  Publishers read the table without any
- * lock, so entries follow a seqlock-like rule: fields are written while the
- * entry is FREE and published by a release store of ACTIVE; freeing bumps
- * seq (then a release fence) before the entry can be refilled, and readers
- * accept an entry only if seq is the same before and after they copied it.
+ * lock, so entries follow a seqlock: freeing makes seq odd (then a release
+ * fence) before the fields may be refilled; a refill writes the fields, then
+ * the next even seq (release), then ACTIVE (release).  Readers accept an
+ * entry only if they saw ACTIVE and the same even seq before and after
+ * copying it.  Names are copied with byte-wise relaxed atomics.
  */
 #include "subs.h"
 #include "platform/platform.h"
@@ -40,11 +41,14 @@ int rpci_sub_add(struct rpci_seg *s, uint32_t kind, uint32_t slot, uint64_t inc,
         RPCL_STORE(e->node_slot, slot);
         RPCL_STORE(e->node_incarnation, inc);
         RPCL_STORE(e->kind, kind);
-        memset(e->group, 0, sizeof e->group);
-        memset(e->topic, 0, sizeof e->topic);
-        strcpy(e->group, group);
-        strcpy(e->topic, topic);
-        *seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
+        rpcl_name_store(e->group, group);
+        rpcl_name_store(e->topic, topic);
+        /* seq is odd while the entry is free or being filled; the next even
+         * value, stored with release after the fields, tells readers that
+         * fields read under it are complete (a never-used entry starts at
+         * 0 and goes to 2). */
+        *seq = (atomic_load_explicit(&e->seq, memory_order_relaxed) | 1u) + 1;
+        atomic_store_explicit(&e->seq, *seq, memory_order_release);
         /* Release: readers that acquire ACTIVE see the fields. */
         atomic_store_explicit(&e->state, RPCL_SUB_ACTIVE, memory_order_release);
         bump_generation(s);
@@ -57,8 +61,11 @@ int rpci_sub_add(struct rpci_seg *s, uint32_t kind, uint32_t slot, uint64_t inc,
 static void free_entry(struct rpcl_sub *e)
 {
     atomic_store_explicit(&e->state, RPCL_SUB_FREE, memory_order_relaxed);
-    atomic_fetch_add_explicit(&e->seq, 1, memory_order_relaxed);
-    /* Release fence: the seq bump is visible before any later refill. */
+    /* Odd: "being changed".  The release fence orders it before any later
+     * refill of the fields, so a reader that sees a refilled byte also sees
+     * a seq other than the one it started with. */
+    atomic_store_explicit(&e->seq, atomic_load_explicit(&e->seq, memory_order_relaxed) | 1u,
+                          memory_order_relaxed);
     rpcp_fence(memory_order_release);
 }
 
@@ -94,14 +101,20 @@ unsigned rpci_sub_match(const struct rpci_seg *s, const char *group, const char 
     for (i = 0; i < s->max_subs; i++) {
         const struct rpcl_sub *e = rpci_seg_sub(s, i);
         struct rpci_target t;
+        char g[RPCL_NAME_SIZE], tp[RPCL_NAME_SIZE];
         uint32_t seq;
         int same;
         /* Acquire: pairs with the release of ACTIVE in rpci_sub_add. */
         if (atomic_load_explicit(&e->state, memory_order_acquire) != RPCL_SUB_ACTIVE)
             continue;
+        /* Acquire: pairs with the release of the even seq in rpci_sub_add. */
         seq = atomic_load_explicit(&e->seq, memory_order_acquire);
-        same = RPCL_LOAD(e->kind) == RPCL_KIND_SUB && strncmp(e->topic, topic, RPCL_NAME_SIZE) == 0 &&
-               strncmp(e->group, group, RPCL_NAME_SIZE) == 0;
+        if (seq & 1u)
+            continue;   /* being freed or refilled */
+        rpcl_name_load(tp, e->topic);
+        rpcl_name_load(g, e->group);
+        same = RPCL_LOAD(e->kind) == RPCL_KIND_SUB && strcmp(tp, topic) == 0 &&
+               strcmp(g, group) == 0;
         t.node_slot = RPCL_LOAD(e->node_slot);
         t.node_inc = RPCL_LOAD(e->node_incarnation);
         rpcp_fence(memory_order_acquire);
