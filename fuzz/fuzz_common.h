@@ -4,16 +4,23 @@
  * the header page, and the check that a librpc result is a documented one.
  *
  * The geometry is deliberately tiny (4 node slots, 16 subscription entries,
- * 8 queues of 4 KiB, about 45 KiB in all) so that a mutated image is cheap to
+ * 8 queues of 4 KiB, about 48 KiB in all) so that a mutated image is cheap to
  * copy and a random mutation has a fair chance to land in every table.
  */
 #ifndef LIBRPC_FUZZ_COMMON_H
 #define LIBRPC_FUZZ_COMMON_H
 
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 #include <librpc/librpc.h>
+
+#include "layout.h"
 
 #define FZ_MAX_NODES 4u
 #define FZ_MAX_SUBS 16u
@@ -21,8 +28,9 @@
 #define FZ_MAX_MSG 512u
 #define FZ_RINGS 8u
 /* 4 KiB header, node table padded to a page, subscription table padded to
- * a page, then FZ_RINGS blocks of (192-byte ring header + queue). */
-#define FZ_SHM_SIZE (3u * 4096u + FZ_RINGS * (192u + FZ_QUEUE_SIZE))
+ * a page, then FZ_RINGS blocks of (ring header + queue). */
+#define FZ_RING_BLOCK (RPCL_RING_HDR_SIZE + FZ_QUEUE_SIZE)
+#define FZ_SHM_SIZE (3u * 4096u + FZ_RINGS * FZ_RING_BLOCK)
 
 /*
  * Harness knobs: the last 8 bytes of the 4 KiB header page, which the
@@ -32,6 +40,7 @@
  * deepest path: look alive, subscribe, publish, poll).
  */
 #define FZ_KNOB_OFF 4088u
+_Static_assert(sizeof(struct rpcl_header) <= FZ_KNOB_OFF, "knobs outside the header struct");
 enum fz_knob_flags {
     FZK_NO_MEMBERSHIP = 1u << 0, /* do not look attached: join re-initialises */
     FZK_KEEP_SIZE = 1u << 1,     /* leave header.segment_size as mutated */
@@ -72,6 +81,34 @@ static inline void fz_check_rc(const char *what, int rc)
             abort();                                                           \
         }                                                                      \
     } while (0)
+
+/*
+ * Remove segments of the fuzz programs (librpc_fz*_<pid>) whose process is
+ * gone.  A sanitizer report ends a target with _exit(), past every clean-up
+ * hook, so its segment would otherwise stay in /dev/shm; run.sh and
+ * replay.sh remove those too, this covers runs by hand.
+ */
+static inline void fz_sweep_stale(void)
+{
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        const char *us = strrchr(e->d_name, '_');
+        char *end;
+        long pid;
+        if (strncmp(e->d_name, "librpc_fz", 9) != 0 || us == NULL || us[1] == '\0')
+            continue;
+        pid = strtol(us + 1, &end, 10);
+        if (*end == '\0' && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            char name[300];
+            snprintf(name, sizeof name, "/%s", e->d_name);
+            shm_unlink(name);
+        }
+    }
+    closedir(d);
+}
 
 /* A configuration for the fuzz geometry on segment `name`, manual mode. */
 static inline rpc_config *fz_config(const char *name)

@@ -146,6 +146,7 @@ int LLVMFuzzerInitialize(int *argc, char **argv[])
     int rc;
     (void)argc;
     (void)argv;
+    fz_sweep_stale();
     unsetenv(RPC_ENV_SHM_NAME);
     snprintf(g_anchor_name, sizeof g_anchor_name, "/librpc_fzn_%ld", (long)getpid());
     snprintf(g_geom_name, sizeof g_geom_name, "/librpc_fzg_%ld", (long)getpid());
@@ -169,6 +170,7 @@ struct cfg_view {
 
 static void view(const rpc_config *cfg, struct cfg_view *v)
 {
+    memset(v, 0, sizeof *v);   /* compared with memcmp: no stray bytes */
     snprintf(v->name, sizeof v->name, "%s", rpc_config_shm_name(cfg));
     v->shm_size = rpc_config_shm_size(cfg);
     v->max_msg = rpc_config_max_msg_size(cfg);
@@ -290,7 +292,8 @@ static void shm_names(const char *s, unsigned sel)
         cfg = NULL;
         setenv(RPC_ENV_SHM_NAME, s, 1);
         rc = rpc_config_create(&cfg);
-        unsetenv(RPC_ENV_SHM_NAME);
+        fz_sweep_stale();
+    unsetenv(RPC_ENV_SHM_NAME);
         /* An empty variable means "not set". */
         FZ_ASSERT((rc == 0) == (ok || s[0] == '\0'), "$LIBRPC_SHM_NAME=\"%s\": %d", s, rc);
         if (rc == 0)

@@ -21,6 +21,12 @@
  *
  * writes the seeds of fuzz_names instead: a selector byte, the numbers
  * block (fuzz_names.c, struct numbers) and five '\n'-separated strings.
+ *
+ * Usage: make_seeds --regressions OUTDIR
+ *
+ * writes the hand-made inputs of fuzz/regressions/fuzz_segment/: real
+ * images with the one field changed that triggers a bug the fuzzer found
+ * (see docs/fuzzing.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +43,8 @@
 
 static char g_name[64];
 static const char *g_outdir;
+static int g_quiet;                       /* --regressions: no seed files */
+static unsigned char g_pair[FZ_SHM_SIZE];  /* scenario_pair's image */
 static unsigned g_count;
 static unsigned char g_payload[FZ_MAX_MSG];
 
@@ -76,16 +84,22 @@ static void snapshot(unsigned char *buf)
     close(fd);
 }
 
-static void save(const unsigned char *img, size_t len, const char *what)
+static void write_file(const unsigned char *img, size_t len, const char *path)
 {
-    char path[4096];
-    FILE *f;
-    snprintf(path, sizeof path, "%s/seed_%02u_%s", g_outdir, g_count++, what);
-    f = fopen(path, "wb");
+    FILE *f = fopen(path, "wb");
     if (f == NULL || fwrite(img, 1, len, f) != len || fclose(f) != 0) {
         fprintf(stderr, "make_seeds: cannot write %s: %s\n", path, strerror(errno));
         exit(1);
     }
+}
+
+static void save(const unsigned char *img, size_t len, const char *what)
+{
+    char path[4096];
+    if (g_quiet)
+        return;
+    snprintf(path, sizeof path, "%s/seed_%02u_%s", g_outdir, g_count++, what);
+    write_file(img, len, path);
 }
 
 static void save_with_knobs(const unsigned char *img, const char *what, unsigned char flags,
@@ -178,6 +192,7 @@ static void scenario_pair(rpc_config *cfg)
     pub(b, "g1", "t2", FZ_MAX_MSG);
     pub(a, "g2", "t1", 33);
     snapshot(img);
+    memcpy(g_pair, img, sizeof g_pair);
     save(img, sizeof img, "pair_queued");
     save_with_knobs(img, "pair_beta_dead", 0, 1u << 1, 4);
     save_with_knobs(img, "pair_orphan", FZK_NO_MEMBERSHIP, 0, 4);
@@ -289,13 +304,106 @@ static void names_seeds(void)
     name_seed("anchor_dup", 0x2, 0, 0, 0, 0, 0, 0, "/a\nanchor\ng\nt\n");
 }
 
+/* ---- regression inputs ------------------------------------------------- */
+
+static struct rpcl_header *hdr_of(unsigned char *img)
+{
+    return (struct rpcl_header *)img;
+}
+
+static struct rpcl_ring *ring_of(unsigned char *img, uint32_t i)
+{
+    struct rpcl_header *h = hdr_of(img);
+    return (struct rpcl_ring *)(img + h->ring_pool_off + (size_t)i * h->ring_block_size);
+}
+
+static void save_regression(const unsigned char *img, size_t len, const char *what)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", g_outdir, what);
+    write_file(img, len, path);
+    g_count++;
+}
+
+/* Bug 1: queue pool one byte off its 8-byte alignment (one queue fewer so
+ * the pool still fits): check_header accepts it, atomics go misaligned. */
+static void reg_misaligned_pool(void)
+{
+    static unsigned char img[FZ_SHM_SIZE];
+    memcpy(img, g_pair, sizeof img);
+    hdr_of(img)->ring_pool_off += 1;
+    hdr_of(img)->ring_count -= 1;
+    save_regression(img, sizeof img, "misaligned-ring-pool");
+}
+
+/* Bug 1 again: the subscription table one byte off. */
+static void reg_misaligned_subs(void)
+{
+    static unsigned char img[FZ_SHM_SIZE];
+    memcpy(img, g_pair, sizeof img);
+    hdr_of(img)->heap_off += 1;
+    hdr_of(img)->heap_size -= 8;
+    save_regression(img, sizeof img, "misaligned-subscription-table");
+}
+
+/* Bug 2: the queue addressed to the joining node (takeover) has head 4:
+ * avail = tail - head is a multiple of 8, the head itself is not. */
+static void reg_unaligned_head(void)
+{
+    static unsigned char img[FZ_SHM_SIZE];
+    struct rpcl_ring *r;
+    memcpy(img, g_pair, sizeof img);
+    takeover(img, 0);
+    r = ring_of(img, 0);   /* beta -> alpha, the first queue made */
+    atomic_store(&r->head, 4);
+    atomic_store(&r->tail, 36);
+    save_regression(img, sizeof img, "queue-head-unaligned");
+}
+
+/* Bug 2, worst case: a segment whose size is a multiple of the page size
+ * and a queue to the joining node in the last block with head = capacity
+ * - 1.  The record length is read from the last byte of the queue and the
+ * 3 bytes after the end of the segment: SIGSEGV (or SIGBUS) when nothing
+ * is mapped after it. */
+static void reg_head_past_end(void)
+{
+    static unsigned char img[(FZ_SHM_SIZE + 8191) / 4096 * 4096];
+    const uint64_t size = sizeof img, block = FZ_RING_BLOCK;
+    const uint64_t pool = size - FZ_RINGS * block;   /* 8-aligned */
+    struct rpcl_header *h = hdr_of(img);
+    struct rpcl_ring *first, *last;
+    uint64_t old_pool = hdr_of(g_pair)->ring_pool_off;
+    memset(img, 0, sizeof img);
+    memcpy(img, g_pair, old_pool);   /* header and tables */
+    memcpy(img + pool, g_pair + old_pool, FZ_RINGS * block);
+    takeover(img, 0);
+    h->segment_size = size;
+    h->heap_size = size - h->heap_off;
+    h->ring_pool_off = pool;
+    first = ring_of(img, 0);
+    last = ring_of(img, FZ_RINGS - 1);
+    memcpy(last, first, RPCL_RING_HDR_SIZE);
+    atomic_store(&last->head, FZ_QUEUE_SIZE - 1);
+    atomic_store(&last->tail, FZ_QUEUE_SIZE - 1 + 8);
+    save_regression(img, sizeof img, "queue-head-past-segment-end");
+}
+
+static void regressions(void)
+{
+    reg_misaligned_pool();
+    reg_misaligned_subs();
+    reg_unaligned_head();
+    reg_head_past_end();
+}
+
 int main(int argc, char **argv)
 {
     rpc_config *cfg;
     unsigned i;
     int names = argc == 3 && strcmp(argv[1], "--names") == 0;
-    if (argc != 2 && !names) {
-        fprintf(stderr, "usage: make_seeds [--names] OUTDIR\n");
+    int regs = argc == 3 && strcmp(argv[1], "--regressions") == 0;
+    if (argc != 2 && !names && !regs) {
+        fprintf(stderr, "usage: make_seeds [--names | --regressions] OUTDIR\n");
         return 2;
     }
     g_outdir = argv[argc - 1];
@@ -312,6 +420,14 @@ int main(int argc, char **argv)
         g_payload[i] = (unsigned char)(i * 13u + 1u);
     snprintf(g_name, sizeof g_name, "/librpc_fzseed_%ld", (long)getpid());
     cfg = fz_config(g_name);
+    if (regs) {
+        g_quiet = 1;
+        scenario_pair(cfg);
+        rpc_config_destroy(cfg);
+        regressions();
+        printf("make_seeds: %u regression inputs in %s\n", g_count, g_outdir);
+        return 0;
+    }
     scenario_single(cfg);
     scenario_pair(cfg);
     scenario_wrap(cfg);

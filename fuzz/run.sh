@@ -57,7 +57,14 @@ if [ -z "$bindir" ]; then
     bindir=$build/bin
 fi
 
-"$here/replay.sh" "$bindir" "$here/regressions" || exit 1
+# Regression inputs: the kept files, and those make_seeds builds from the
+# current layout (so they survive layout-version changes).
+rm -rf "$work/regressions"
+mkdir -p "$work/regressions"
+run_tracked "$work/regressions.log" "$bindir/make_seeds" --regressions \
+    "$work/regressions/fuzz_segment" ||
+    { cat "$work/regressions.log" >&2; echo "fuzz: make_seeds --regressions failed" >&2; exit 1; }
+"$here/replay.sh" "$bindir" "$work/regressions" "$here/regressions" || exit 1
 [ "$mode" = replay ] && exit 0
 
 rm -rf "$work/seeds"
@@ -66,6 +73,8 @@ run_tracked "$work/seeds.log" "$bindir/make_seeds" "$work/seeds/fuzz_segment" &&
     run_tracked "$work/seeds_names.log" "$bindir/make_seeds" --names "$work/seeds/fuzz_names" ||
     { cat "$work/seeds.log" "$work/seeds_names.log" >&2; echo "fuzz: seeds failed" >&2; exit 1; }
 
+FUZZ_SKIP_KNOWN=${FUZZ_SKIP_KNOWN-1}
+export FUZZ_SKIP_KNOWN
 per=$((secs / 2))
 [ "$per" -ge 1 ] || per=1
 status=0
@@ -92,7 +101,7 @@ for target in fuzz_segment fuzz_names; do
     ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
     corp=$(echo "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
     crashes=$((after - before))
-    echo "fuzz: $target: ${execs:-?} executions in ${per} s, ${eps:-?} exec/s," \
+    echo "fuzz: $target: ${execs:-?} executions (budget ${per} s), ${eps:-?} exec/s," \
          "coverage ${cov:-?} edges / ${ft:-?} features, corpus ${corp:-?}," \
          "crashes $crashes (exit $rc)"
     if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
