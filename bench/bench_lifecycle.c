@@ -48,6 +48,7 @@
  * bug or a badly stuck machine, and ends the run with an error. */
 #define PEER_TIMEOUT_NS (20ull * 1000000000ull)
 #define RECLAIM_POLL_NS 200000ull   /* 0.2 ms: the resolution of (d) */
+#define RECLAIM_PHASE_NS 150000000ull /* random pause before a kill: > 1 sweep period */
 
 static char g_name[RPC_SHM_NAME_MAX + 1];
 static int g_keeper_cmd = -1;   /* children must not inherit it */
@@ -295,6 +296,18 @@ static int bench_list(const rpc_config *cfg, long warm, struct series *s, int ex
     return 0;
 }
 
+/* xorshift64: a spread of pauses, not cryptography. */
+static uint64_t random_below(uint64_t bound)
+{
+    static uint64_t x;
+    if (x == 0)
+        x = now_ns() ^ ((uint64_t)getpid() << 32) ^ UINT64_C(0x9E3779B97F4A7C15);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x % bound;
+}
+
 /* State of node `name` in the list: 2 alive, 1 dead (not reclaimed), 0 gone. */
 static int node_state(const rpc_config *cfg, const char *name)
 {
@@ -325,6 +338,10 @@ static int bench_reclaim(const rpc_config *cfg, struct series *dead, struct seri
             fprintf(stderr, "bench_lifecycle: %s is not listed alive\n", node);
             rc = -1;
         }
+        /* Survivors sweep on their own 100 ms timers.  Trials started back
+         * to back would lock onto that phase and always wait the same; a
+         * random pause spreads the kills over the sweep period. */
+        sleep_ns(random_below(RECLAIM_PHASE_NS));
         t0 = now_ns();
         kill(pid, SIGKILL);
         deadline = t0 + PEER_TIMEOUT_NS;
