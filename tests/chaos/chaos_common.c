@@ -4,7 +4,6 @@
  */
 #include "chaos_common.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@ const char *const chaos_counter_names[CC_COUNT] = {
     [CC_DUP] = "dup",             [CC_REORDER] = "reorder",     [CC_CORRUPT] = "corrupt",
     [CC_OVERRUN] = "overrun",     [CC_EARLY] = "early_timeout", [CC_ERROR] = "error",
     [CC_MISSING] = "missing",     [CC_EXCESS_US] = "excess_us", [CC_MAX_CALL_US] = "max_call_us",
+    [CC_WALL_EXCESS_US] = "wall_excess_us", [CC_MAX_RUNQ_US] = "max_runq_us",
 };
 
 int chaos_config(const char *name, int receive_mode, rpc_config **out)

@@ -113,7 +113,9 @@ enum chaos_counter {
     CC_EARLY,        /* RPC_ETIMEDOUT before the timeout elapsed */
     CC_ERROR,        /* an unexpected error code; last violation */
     CC_MISSING,      /* messages missing in the losses */
-    CC_EXCESS_US,    /* max (elapsed - timeout) of timed calls, microseconds */
+    CC_EXCESS_US,    /* max (elapsed - run-queue delay - timeout) of timed calls, us */
+    CC_WALL_EXCESS_US, /* the same on the wall clock, us */
+    CC_MAX_RUNQ_US,  /* longest run-queue delay inside one timed call, us */
     CC_MAX_CALL_US,  /* longest call without a timeout argument */
     CC_COUNT
 };
