@@ -4,7 +4,8 @@
 #
 #   fuzz/run.sh [SECONDS]   fuzz for SECONDS in all (default 60), split
 #                           evenly between fuzz_segment and fuzz_names
-#   fuzz/run.sh --replay    only build and replay fuzz/regressions/
+#   fuzz/run.sh --replay    only build and replay the regression inputs
+#   fuzz/run.sh --no-replay SECONDS   fuzz without replaying them first
 #
 # Environment: CC (default clang), FUZZ_BUILD_DIR (default build-fuzz in the
 # source tree), FUZZ_WORK_DIR (corpus, logs, crash files; default
@@ -23,12 +24,15 @@ build=${FUZZ_BUILD_DIR:-$src/build-fuzz}
 work=${FUZZ_WORK_DIR:-$build/fuzz-work}
 mode=fuzz
 secs=60
-case "${1:-}" in
-    --replay) mode=replay ;;
-    "") ;;
-    *[!0-9]*) echo "usage: $0 [SECONDS] | --replay" >&2; exit 2 ;;
-    *) secs=$1 ;;
-esac
+replay=1
+for arg in "$@"; do
+    case $arg in
+        --replay) mode=replay ;;
+        --no-replay) replay=0 ;;
+        ""|*[!0-9]*) echo "usage: $0 [--no-replay] [SECONDS] | --replay" >&2; exit 2 ;;
+        *) secs=$arg ;;
+    esac
+done
 
 mkdir -p "$work" || exit 1
 
@@ -59,12 +63,14 @@ fi
 
 # Regression inputs: the kept files, and those make_seeds builds from the
 # current layout (so they survive layout-version changes).
+if [ "$replay" = 1 ] || [ "$mode" = replay ]; then
 rm -rf "$work/regressions"
 mkdir -p "$work/regressions"
 run_tracked "$work/regressions.log" "$bindir/make_seeds" --regressions \
     "$work/regressions/fuzz_segment" ||
     { cat "$work/regressions.log" >&2; echo "fuzz: make_seeds --regressions failed" >&2; exit 1; }
 "$here/replay.sh" "$bindir" "$work/regressions" "$here/regressions" || exit 1
+fi
 [ "$mode" = replay ] && exit 0
 
 rm -rf "$work/seeds"
