@@ -113,7 +113,9 @@ int rpci_cons_peek(struct rpci_cons *c, const struct rpcl_rec **rec, const void 
         if (!rpci_cons_has_data(c))
             return 0;
         avail = c->tail_cache - c->head;
-        if (avail > c->cap || (avail & 7) != 0)
+        /* Records start 8-aligned: with an aligned head and capacity, a
+         * record header always lies wholly inside the buffer. */
+        if (avail > c->cap || (avail & 7) != 0 || (c->head & 7) != 0)
             return RPC_ECORRUPT;
         pos = c->head & (c->cap - 1);
         to_end = c->cap - pos;

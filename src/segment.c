@@ -91,6 +91,9 @@ static int data_geometry_ok(const struct rpcl_header *h, uint64_t file_size)
     uint64_t subs_end = h->heap_off + (uint64_t)h->max_subs * sizeof(struct rpcl_sub);
     uint64_t cap = h->ring_block_size - RPCL_RING_HDR_SIZE;
     uint64_t rec = sizeof(struct rpcl_rec) + (((uint64_t)h->max_msg_size + 7) & ~(uint64_t)7);
+    /* Tables and queues must be aligned for their atomics (64: a cache line). */
+    if ((h->heap_off | h->ring_pool_off | h->ring_block_size) % 64 != 0)
+        return 0;
     if (h->sub_entry_size != sizeof(struct rpcl_sub) || h->max_subs == 0 ||
         h->max_subs > (1u << 20) || subs_end > h->ring_pool_off)
         return 0;
