@@ -91,13 +91,19 @@ struct dead {
     int continuous;          /* a survivor was listed at every look since */
     int crashed;             /* died without clean-up (by a signal) */
     int flagged;
+    unsigned long starts;    /* g_n.all_starts at the death: did anyone join since? */
 };
 
 static struct worker g_w[CHAOS_MAX_WORKERS];
 static struct dead *g_dead;
 static size_t g_ndead, g_capdead;
-static double *g_lat;        /* reclaim latencies, ms */
-static size_t g_nlat, g_caplat;
+/* Reclaim latencies (ms): all deaths with survivors, and those where no
+ * worker started meanwhile (so a survivor's sweep, not a joiner's, did it). */
+struct samples {
+    double *v;
+    size_t n, cap;
+};
+static struct samples g_lat, g_lat_nojoin;
 static rpc_config *g_cfg;
 static uint64_t g_rng;
 static volatile sig_atomic_t g_interrupted;
@@ -479,6 +485,7 @@ static void add_dead(const struct worker *w, int crashed)
     d->t0 = w->sent_sig ? w->kill_ns : chaos_mono_ns();
     d->continuous = 1;
     d->crashed = crashed;
+    d->starts = g_n.all_starts;
 }
 
 static void reap(void)
@@ -513,17 +520,17 @@ static void reap(void)
 
 /* ---- the node list ---------------------------------------------------------- */
 
-static void record_latency(double ms)
+static void record_latency(struct samples *sm, double ms)
 {
-    if (g_nlat == g_caplat) {
-        size_t cap = g_caplat ? g_caplat * 2 : 256;
-        double *nl = realloc(g_lat, cap * sizeof *nl);
-        if (nl == NULL)
+    if (sm->n == sm->cap) {
+        size_t cap = sm->cap ? sm->cap * 2 : 256;
+        double *nv = realloc(sm->v, cap * sizeof *nv);
+        if (nv == NULL)
             return;
-        g_lat = nl;
-        g_caplat = cap;
+        sm->v = nv;
+        sm->cap = cap;
     }
-    g_lat[g_nlat++] = ms;
+    sm->v[sm->n++] = ms;
 }
 
 /* A survivor: a node alive in the list, of a worker we did not signal. */
@@ -553,8 +560,11 @@ static void check_dead(struct dead *d, const rpc_node_info *e, int n, uint64_t n
         survivor |= is_survivor(&e[i], d->pid);
     }
     if (!present) {
-        if (d->crashed && d->continuous)
-            record_latency((double)(now - d->t0) / 1e6);
+        if (d->crashed && d->continuous) {
+            record_latency(&g_lat, (double)(now - d->t0) / 1e6);
+            if (d->starts == g_n.all_starts)
+                record_latency(&g_lat_nojoin, (double)(now - d->t0) / 1e6);
+        }
         *d = g_dead[--g_ndead];   /* resolved: forget it */
         return;
     }
@@ -847,15 +857,23 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double percentile(double p)
+static double percentile(const struct samples *sm, double p)
 {
     size_t i;
-    if (g_nlat == 0)
+    if (sm->n == 0)
         return 0;
-    i = (size_t)(p * (double)g_nlat + 0.999999);
+    i = (size_t)(p * (double)sm->n + 0.999999);
     if (i > 0)
         i--;
-    return g_lat[i < g_nlat ? i : g_nlat - 1];
+    return sm->v[i < sm->n ? i : sm->n - 1];
+}
+
+static void print_latency(const char *what, struct samples *sm)
+{
+    qsort(sm->v, sm->n, sizeof *sm->v, cmp_double);
+    printf("chaos: reclaim latency (kill -> gone from the list), %s: %zu deaths, P50 %.0f ms, "
+           "P99 %.0f ms, max %.0f ms (limit %u ms)\n", what, sm->n, percentile(sm, 0.50),
+           percentile(sm, 0.99), sm->n ? sm->v[sm->n - 1] : 0.0, CHAOS_RECLAIM_LIMIT_MS);
 }
 
 /* --inject: the run passes when the checkers caught the faked violation. */
@@ -882,7 +900,6 @@ static int final_report(double seconds)
     unsigned i;
     for (i = CC_FIRST_VIOLATION; i <= CC_LAST_VIOLATION; i++)
         wv += g_tot[i];
-    qsort(g_lat, g_nlat, sizeof *g_lat, cmp_double);
     printf("chaos: ---- report (seed %" PRIu64 ", %u workers, %.0f s, domain %s) ----\n",
            opt.seed, opt.workers, seconds, opt.name);
     printf("chaos: cycles (worker restarts) %lu; starts %lu (with the end phases %lu)\n",
@@ -911,9 +928,8 @@ static int final_report(double seconds)
            g_n.list, g_n.leftover, g_n.cleanup);
     printf("chaos: node list polled %lu times (%lu transient errors)\n", g_n.list_calls,
            g_n.list_errors);
-    printf("chaos: reclaim latency (kill -> gone from the list, %zu deaths with survivors): "
-           "P50 %.0f ms, P99 %.0f ms, max %.0f ms (limit %u ms)\n", g_nlat, percentile(0.50),
-           percentile(0.99), g_nlat ? g_lat[g_nlat - 1] : 0.0, CHAOS_RECLAIM_LIMIT_MS);
+    print_latency("deaths with survivors", &g_lat);
+    print_latency("of which no worker started meanwhile", &g_lat_nojoin);
     if (opt.inject != NULL)
         return selftest_verdict(dv);
     if (dv == 0 && wv == 0 && !g_interrupted) {
@@ -1062,6 +1078,7 @@ int main(int argc, char **argv)
     rc = final_report((double)(chaos_mono_ns() - t0) / 1e9);
     rpc_config_destroy(g_cfg);
     free(g_dead);
-    free(g_lat);
+    free(g_lat.v);
+    free(g_lat_nojoin.v);
     return rc;
 }

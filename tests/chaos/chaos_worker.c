@@ -295,6 +295,7 @@ struct wnode {
     int subscribed[CHAOS_NTOPICS];
     struct cookie *cookies;
     uint64_t prng;
+    uint64_t poll_rng;     /* poll thread only */
     /* Callback thread only. */
     struct checker chk;
     uint64_t crng;
@@ -563,7 +564,7 @@ static void *publisher_main(void *arg)
 static void *poller_main(void *arg)
 {
     struct wnode *wn = arg;
-    uint64_t rng = wn->prng ^ UINT64_C(0x5bd1e995);
+    uint64_t rng = wn->poll_rng;
     while (!atomic_load_explicit(&wn->stop, memory_order_relaxed)) {
         int timeout = 1 + (int)chaos_below(&rng, 100);
         uint64_t cb0 = wn->cb_sleep_ns, q0 = run_delay_ns(), t0 = chaos_mono_ns(), t1, since;
@@ -616,6 +617,7 @@ static int node_start(struct wnode *wn, const rpc_config *cfg_thread,
     wn->uid = chaos_rand(rng) | 1;
     wn->prng = chaos_rand(rng);
     wn->crng = chaos_rand(rng);
+    wn->poll_rng = chaos_rand(rng);
     wn->npub = pick_topics(rng, wn->pub);
     wn->nsub = pick_topics(rng, wn->sub);
     t0 = chaos_mono_ns();
