@@ -586,6 +586,7 @@ static void check_dead(struct dead *d, const rpc_node_info *e, int n, uint64_t n
 }
 
 static uint64_t g_list_err_since;
+static uint64_t g_list_err_seen;   /* bit -code: that error was already shown */
 
 static void list_check(void)
 {
@@ -601,6 +602,11 @@ static void list_check(void)
         /* A segment being initialised reads as not (yet) valid: only an
          * error that lasts is a problem. */
         g_n.list_errors++;
+        if (n >= -63 && !(g_list_err_seen & (UINT64_C(1) << -n))) {
+            g_list_err_seen |= UINT64_C(1) << -n;   /* say each kind once */
+            say("note: rpc_domain_list_nodes: %s (%s); an error is a violation only if it "
+                "lasts %u ms", rpc_strerror(n), rpc_errdetail(), LIST_ERROR_LIMIT_MS);
+        }
         if (g_list_err_since == 0)
             g_list_err_since = now;
         else if (now - g_list_err_since > ms_ns(LIST_ERROR_LIMIT_MS)) {
