@@ -141,7 +141,7 @@ static int file_owner(const char *shm, uid_t *uid)
     char path[RPC_SHM_NAME_MAX + 16];
     struct stat st;
 
-    snprintf(path, sizeof path, "/dev/shm%s", shm);
+    snprintf(path, sizeof path, CLI_SHM_DIR "%s", shm);
     if (lstat(path, &st) != 0)
         return -1;
     *uid = st.st_uid;
@@ -405,24 +405,30 @@ void cli_json_string(FILE *f, const char *s)
     cli_json_mem(f, s, strlen(s));
 }
 
-int cli_list_nodes(const rpc_config *cfg, rpc_node_info **out, unsigned *count)
+/*
+ * Call a listing function with a growing array until everything fits.  The
+ * list can grow between two calls (a node subscribes, the segment is
+ * replaced), so a few rounds are allowed, each with some room to spare.
+ */
+typedef int (*list_fn)(const rpc_config *cfg, void *out, unsigned cap);
+
+static int list_all(const rpc_config *cfg, list_fn fn, size_t elem, unsigned cap, void **out,
+                    unsigned *count)
 {
-    unsigned cap = RPC_DEFAULT_MAX_NODES;
-    rpc_node_info *buf = NULL;
+    void *buf = NULL;
     int tries;
 
     *out = NULL;
     *count = 0;
-    /* The table can grow between calls only if the segment is replaced. */
-    for (tries = 0; tries < 4; tries++) {
-        rpc_node_info *nb = realloc(buf, (size_t)cap * sizeof *buf);
+    for (tries = 0; tries < 8; tries++) {
+        void *nb = realloc(buf, (size_t)(cap ? cap : 1) * elem);
         int n;
         if (!nb) {
             free(buf);
             return RPC_ENOMEM;
         }
         buf = nb;
-        n = rpc_domain_list_nodes(cfg, buf, cap);
+        n = fn(cfg, buf, cap);
         if (n < 0) {
             free(buf);
             return n;
@@ -432,8 +438,34 @@ int cli_list_nodes(const rpc_config *cfg, rpc_node_info **out, unsigned *count)
             *count = (unsigned)n;
             return 0;
         }
-        cap = (unsigned)n;
+        cap = (unsigned)n + (unsigned)n / 4 + 8;
     }
     free(buf);
     return RPC_ECORRUPT;
+}
+
+static int nodes_fn(const rpc_config *cfg, void *out, unsigned cap)
+{
+    return rpc_domain_list_nodes(cfg, out, cap);
+}
+
+static int endpoints_fn(const rpc_config *cfg, void *out, unsigned cap)
+{
+    return rpc_domain_list_endpoints(cfg, out, cap);
+}
+
+int cli_list_nodes(const rpc_config *cfg, rpc_node_info **out, unsigned *count)
+{
+    void *p;
+    int err = list_all(cfg, nodes_fn, sizeof **out, RPC_DEFAULT_MAX_NODES, &p, count);
+    *out = p;
+    return err;
+}
+
+int cli_list_endpoints(const rpc_config *cfg, rpc_endpoint_info **out, unsigned *count)
+{
+    void *p;
+    int err = list_all(cfg, endpoints_fn, sizeof **out, 64, &p, count);
+    *out = p;
+    return err;
 }

@@ -25,6 +25,10 @@
 
 #include <librpc/librpc.h>
 
+/* Where Linux keeps POSIX shared memory: segment "/x" is the file
+ * CLI_SHM_DIR "/x".  Only the --all commands and some advice depend on it. */
+#define CLI_SHM_DIR "/dev/shm"
+
 enum cli_exit {
     CLI_EXIT_OK = 0,
     CLI_EXIT_NOENT = 1,
@@ -108,5 +112,8 @@ void cli_json_mem(FILE *f, const void *data, size_t len);
  * array (free it) of *count entries.  Returns 0 or an RPC_E* code.
  */
 int cli_list_nodes(const rpc_config *cfg, rpc_node_info **out, unsigned *count);
+
+/* cli_list_endpoints - the same for rpc_domain_list_endpoints(). */
+int cli_list_endpoints(const rpc_config *cfg, rpc_endpoint_info **out, unsigned *count);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * rpcctl.c - the command-line view of a librpc domain: status, nodes and
  * clean-up of its shared-memory segment, and the command line of all
- * commands (pub and echo live in rpcctl_pubsub.c).
+ * commands (pub and echo live in rpcctl_pubsub.c, topics and monitor in
+ * rpcctl_view.c, cleanup --all in rpcctl_scan.c, watch in rpcctl_watch.c).
  *
  * status, nodes and cleanup only use the read-only domain queries
  * (rpc_domain_stat, rpc_domain_list_nodes), which take no membership, so
@@ -68,18 +69,27 @@ static const char usage_main[] =
     "       rpcctl COMMAND --help\n"
     "       rpcctl --help | --version\n"
     "\n"
-    "Inspect and clean up a librpc domain (one POSIX shared-memory segment),\n"
-    "and publish to or listen on its topics.  status, nodes and cleanup never\n"
-    "attach to the domain, so they never keep a segment alive; pub and echo\n"
-    "join it as a node for as long as they run.\n"
+    "Inspect, watch and clean up a librpc domain (one POSIX shared-memory\n"
+    "segment), and publish to or listen on its topics.  Only pub and echo join\n"
+    "the domain (as a node, for as long as they run); the other commands never\n"
+    "attach to it, so they never keep a segment alive.\n"
     "\n"
     "Commands:\n"
     "  status [--json]    the segment: size, mode, owner, validity, attached and\n"
     "                     orphaned state, live processes, nodes and counters\n"
     "  nodes [--json]     the registered nodes: SLOT NAME PID STATE and their\n"
     "                     message counters\n"
+    "  topics [--json]    each (group, topic) with its publishers and subscribers\n"
+    "  monitor [--interval S] [--count N]\n"
+    "                     a live view of nodes, rates, drops, queues and topics\n"
     "  cleanup [--force]  remove the segment if it is orphaned (no live process\n"
     "                     attached); --force removes it anyway (dangerous)\n"
+    "  cleanup --all [--json]\n"
+    "                     remove every orphaned librpc segment of this user in\n"
+    "                     /dev/shm; list what was removed and what was left\n"
+    "  watch [--cleanup] [--all]\n"
+    "                     wait (no busy loop) for the domain's last process to\n"
+    "                     die and log it; --cleanup removes the orphan at once\n"
     "  pub GROUP TOPIC [MESSAGE] [--count N] [--rate HZ] [--size BYTES]\n"
     "                     [--timeout MS]\n"
     "                     publish MESSAGE, or each line of standard input\n"
@@ -91,7 +101,7 @@ static const char usage_main[] =
     "  --name /NAME       the domain's segment name: '/' then 1-254 characters\n"
     "                     and no other '/' (a name, not a path); default:\n"
     "                     $LIBRPC_SHM_NAME if set, else /librpc_shm\n"
-    "  -h, --help         show help and exit 0\n"
+    "  -h, --help         show help and exit 0 (also 'rpcctl COMMAND --help')\n"
     "  -V, --version      print the librpc version and exit 0\n"
     "\n"
     "Exit codes:\n"
@@ -104,7 +114,7 @@ static const char usage_main[] =
     "     damaged, owned by another user, permission denied, not a regular file\n"
     "  5  any other error\n"
     "  6  pub: some copies were dropped because a subscriber's queue was full\n"
-    "Each error is one line on stderr that says what to do.\n";
+    "Each error is one line on stderr that says what to do.  See rpcctl(1).\n";
 
 static const char usage_status[] =
     "Usage: rpcctl status [--json] [--name /NAME]\n"
@@ -160,6 +170,7 @@ static const char usage_nodes[] =
 
 static const char usage_cleanup[] =
     "Usage: rpcctl cleanup [--force] [--name /NAME]\n"
+    "       rpcctl cleanup --all [--json]\n"
     "\n"
     "Remove the segment if it is orphaned: no live process is attached (all\n"
     "of them exited or were killed).  Safe at any time, e.g. from cron: it\n"
@@ -175,7 +186,26 @@ static const char usage_cleanup[] =
     "\n"
     "Exit: 0 removed, 1 nothing to remove, 2 usage, 3 refused (live processes\n"
     "attached), 4 bad segment (not librpc without --force, other owner, ...),\n"
-    "5 other error.\n";
+    "5 other error.\n"
+    "\n"
+    "--all    look at every file in /dev/shm instead of one name: remove each\n"
+    "         librpc segment of this user that no live process is attached to\n"
+    "         (valid, damaged, of another layout version, or half-initialised\n"
+    "         by a creator that died), and leave the rest.  Prints one line per\n"
+    "         file, ACTION NAME REASON DETAIL, then a summary.  REASON is, for\n"
+    "         removed files, \"orphaned\"; for files left alone, \"live\" (processes\n"
+    "         are attached), \"foreign\" (another user's), \"not-librpc\" (other\n"
+    "         contents, a semaphore, a directory...), \"unknown\" (empty or too\n"
+    "         small to tell: remove it by name with 'rpcctl --name /NAME cleanup'\n"
+    "         if it is librpc's), \"unreadable\", \"vanished\" (gone meanwhile)\n"
+    "         or \"failed\" (the removal failed: see DETAIL).  Never forced.\n"
+    "--json   with --all: {\"schema\": 1, \"directory\", \"uid\", \"removed\" (count),\n"
+    "         \"left\" (count), \"segments\": [{\"name\", \"action\" (\"removed\" or\n"
+    "         \"left\"), \"reason\", \"detail\", \"error\" (null or {code, name,\n"
+    "         message, detail})}]}, sorted by name.\n"
+    "Exit with --all: 0 every orphaned librpc segment found was removed (also\n"
+    "when there was none), 2 usage, 5 /dev/shm cannot be read; else the code\n"
+    "of the first failed removal (e.g. 5 for a timeout).\n";
 
 /* ---- command line ---- */
 
@@ -194,7 +224,10 @@ static int run_cleanup(const struct opts *o, rpc_config *cfg);
 static const struct command commands[] = {
     { "status", usage_status, OPT_JSON, 0, run_status },
     { "nodes", usage_nodes, OPT_JSON, 0, run_nodes },
-    { "cleanup", usage_cleanup, OPT_FORCE, 0, run_cleanup },
+    { "topics", rpcctl_usage_topics, OPT_JSON, 0, rpcctl_run_topics },
+    { "monitor", rpcctl_usage_monitor, OPT_INTERVAL | OPT_COUNT, 0, rpcctl_run_monitor },
+    { "cleanup", usage_cleanup, OPT_FORCE | OPT_ALL | OPT_JSON, 0, run_cleanup },
+    { "watch", rpcctl_usage_watch, OPT_ALL | OPT_CLEANUP, 0, rpcctl_run_watch },
     { "pub", rpcctl_usage_pub, OPT_COUNT | OPT_RATE | OPT_SIZE | OPT_TIMEOUT, 3, rpcctl_run_pub },
     { "echo", rpcctl_usage_echo, OPT_COUNT | OPT_TIMEOUT | OPT_JSON, -1, rpcctl_run_echo },
 };
@@ -210,6 +243,7 @@ static const struct value_opt {
     { "--rate", OPT_RATE, offsetof(struct opts, rate) },
     { "--size", OPT_SIZE, offsetof(struct opts, size) },
     { "--timeout", OPT_TIMEOUT, offsetof(struct opts, timeout) },
+    { "--interval", OPT_INTERVAL, offsetof(struct opts, interval) },
 };
 
 static const struct command *find_command(const char *name)
@@ -291,6 +325,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
         } else if (strcmp(a, "--force") == 0) {
             o->force = 1;
             o->given |= OPT_FORCE;
+        } else if (strcmp(a, "--all") == 0) {
+            o->all = 1;
+            o->given |= OPT_ALL;
+        } else if (strcmp(a, "--cleanup") == 0) {
+            o->cleanup = 1;
+            o->given |= OPT_CLEANUP;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             o->help = 1;
         } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
@@ -313,8 +353,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 /* Check the options and operands against the command; 0 or an exit code. */
 static int check_opts(const struct opts *o, const struct command *c)
 {
+    /* Indexed by the bit number of OPT_*. */
     static const char *const flags[] = { "--json", "--force", "--count", "--rate", "--size",
-                                         "--timeout" };
+                                         "--timeout", "--all", "--cleanup", "--interval" };
     size_t k;
 
     for (k = 0; k < sizeof flags / sizeof flags[0]; k++)
@@ -323,11 +364,14 @@ static int check_opts(const struct opts *o, const struct command *c)
                                       c->name);
     if (c->max_args >= 0 && o->nargs > c->max_args)
         return rpcctl_usage_error(c->usage, "unexpected argument '%s'", o->args[c->max_args]);
+    if (o->all && o->name)
+        return rpcctl_usage_error(c->usage, "--all looks at every segment: leave out --name %s",
+                                  o->name);
     return 0;
 }
 /* ---- output helpers ---- */
 
-static void json_error(FILE *f, int err, const char *detail)
+void rpcctl_json_error(FILE *f, int err, const char *detail)
 {
     if (err == 0) {
         fputs("null", f);
@@ -549,7 +593,7 @@ static void print_status_json(const struct report *r)
     json_uint("gid", in->gid, known);
     json_bool("valid", in->valid, known);
     printf("  \"error\": ");
-    json_error(stdout, r->stat_err ? r->stat_err : r->seg_err, r->detail);
+    rpcctl_json_error(stdout, r->stat_err ? r->stat_err : r->seg_err, r->detail);
     printf(",\n");
     json_bool("attached", in->attached, known);
     json_bool("orphaned", in->orphaned, known);
@@ -651,12 +695,7 @@ static int run_status(const struct opts *o, rpc_config *cfg)
 
 /* ---- nodes ---- */
 
-/*
- * "exists" after a failed listing: false for RPC_ENOENT, true when the
- * failure describes a segment that is there but bad, null when nothing
- * could be learnt (permission, not a regular file, system errors).
- */
-static const char *exists_json(int err)
+const char *rpcctl_exists_json(int err)
 {
     if (err == 0)
         return "true";
@@ -679,8 +718,8 @@ static int run_nodes(const struct opts *o, rpc_config *cfg)
     if (o->json) {
         printf("{\n  \"schema\": 1,\n  \"name\": ");
         cli_json_string(stdout, rpc_config_shm_name(cfg));
-        printf(",\n  \"exists\": %s,\n  \"error\": ", exists_json(err));
-        json_error(stdout, err == RPC_ENOENT ? 0 : err, detail);
+        printf(",\n  \"exists\": %s,\n  \"error\": ", rpcctl_exists_json(err));
+        rpcctl_json_error(stdout, err == RPC_ENOENT ? 0 : err, detail);
         printf(",\n  \"nodes\": ");
         json_nodes(stdout, nodes, n);
         printf("\n}\n");
@@ -713,10 +752,19 @@ static int cleanup_refused(const rpc_config *cfg)
 
 static int run_cleanup(const struct opts *o, rpc_config *cfg)
 {
-    const char *shm = rpc_config_shm_name(cfg);
+    const char *shm;
     rpc_domain_info before;
-    int have_before = rpc_domain_stat(cfg, &before) == 0;
+    int have_before;
     int err;
+
+    if (o->all && o->force)
+        return rpcctl_usage_error(usage_cleanup, "--all never forces: remove a live or foreign segment by name with 'rpcctl --name /NAME cleanup --force'");
+    if (o->all)
+        return rpcctl_run_cleanup_all(o);
+    if (o->json)
+        return rpcctl_usage_error(usage_cleanup, "--json goes with --all only");
+    shm = rpc_config_shm_name(cfg);
+    have_before = rpc_domain_stat(cfg, &before) == 0;
 
     if (o->force)
         cli_error(&rpcctl_ctx, "warning: --force removes %s even if live processes use it; they keep running in the unlinked copy while newcomers create a new one (the domain splits)",
@@ -778,6 +826,12 @@ int main(int argc, char **argv)
     code = check_opts(&o, c);
     if (code)
         return code;
+    /* --all names no domain: $LIBRPC_SHM_NAME does not matter then (and
+     * must not make each segment's configuration fail). */
+    if (o.all) {
+        unsetenv(RPC_ENV_SHM_NAME);
+        return c->run(&o, NULL);
+    }
     code = cli_config(&rpcctl_ctx, o.name, &cfg);
     if (code)
         return code;

@@ -138,7 +138,7 @@ static void catch_signals(void)
 /* ---- arguments ---- */
 
 /* A decimal integer in [min, max], nothing else (no sign, no blanks). */
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+int rpcctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     char *end;
     unsigned long long v;
@@ -154,7 +154,7 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 }
 
 /* A decimal number > 0 and <= max ("0.5", "100", "1e3"; not hex). */
-static int parse_positive(const char *s, double max, double *out)
+int rpcctl_parse_positive(const char *s, double max, double *out)
 {
     char *end;
     double v;
@@ -254,16 +254,16 @@ static int pub_options(const struct opts *o, struct pub *p, uint64_t *count, dou
     *count = 0;
     *period_ns = 0;
     p->timeout_ms = 1000;
-    if (o->count && parse_u64(o->count, 1, UINT64_MAX, count) != 0)
+    if (o->count && rpcctl_parse_u64(o->count, 1, UINT64_MAX, count) != 0)
         return rpcctl_usage_error(rpcctl_usage_pub, "--count '%s': want a whole number >= 1", o->count);
     if (o->rate) {
-        if (parse_positive(o->rate, 1e9, &rate) != 0)
+        if (rpcctl_parse_positive(o->rate, 1e9, &rate) != 0)
             return rpcctl_usage_error(rpcctl_usage_pub, "--rate '%s': want messages per second > 0 (at most 1e9)",
                                       o->rate);
         *period_ns = 1e9 / rate;
     }
     if (o->size) {
-        if (parse_u64(o->size, 0, MAX_PAYLOAD, &v) != 0)
+        if (rpcctl_parse_u64(o->size, 0, MAX_PAYLOAD, &v) != 0)
             return rpcctl_usage_error(rpcctl_usage_pub, "--size '%s': want bytes, 0 to %llu", o->size,
                                       (unsigned long long)MAX_PAYLOAD);
         p->sized = 1;
@@ -272,7 +272,7 @@ static int pub_options(const struct opts *o, struct pub *p, uint64_t *count, dou
     if (o->timeout) {
         if (strcmp(o->timeout, "-1") == 0)
             p->timeout_ms = RPC_WAIT_FOREVER;
-        else if (parse_u64(o->timeout, 0, INT_MAX, &v) == 0)
+        else if (rpcctl_parse_u64(o->timeout, 0, INT_MAX, &v) == 0)
             p->timeout_ms = (int)v;
         else
             return rpcctl_usage_error(rpcctl_usage_pub, "--timeout '%s': want milliseconds >= 0, or -1 to wait as long as the subscriber lives",
@@ -649,10 +649,10 @@ int rpcctl_run_echo(const struct opts *o, rpc_config *cfg)
     for (i = 0; i < o->nargs; i++)
         if ((code = check_name(rpcctl_usage_echo, i ? "TOPIC" : "GROUP", o->args[i])) != 0)
             return code;
-    if (o->count && parse_u64(o->count, 1, UINT64_MAX, &e.want) != 0)
+    if (o->count && rpcctl_parse_u64(o->count, 1, UINT64_MAX, &e.want) != 0)
         return rpcctl_usage_error(rpcctl_usage_echo, "--count '%s': want a whole number >= 1", o->count);
     if (o->timeout) {
-        if (parse_positive(o->timeout, 1e9, &secs) != 0)
+        if (rpcctl_parse_positive(o->timeout, 1e9, &secs) != 0)
             return rpcctl_usage_error(rpcctl_usage_echo, "--timeout '%s': want seconds > 0, e.g. 5 or 0.5",
                                       o->timeout);
         idle_ns = (uint64_t)(secs * 1e9);
