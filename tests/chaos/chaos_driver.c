@@ -18,6 +18,8 @@
  *   of the domain is left in /dev/shm; and after a last phase where the
  *   last processes are SIGKILLed, one rpc_domain_cleanup() removes the
  *   orphan.
+ * - with --stop-ms, a SIGSTOPped worker is busy, not dead: its nodes must
+ *   keep reading alive.
  * Reclaim latency (kill to the node's disappearance from the list) is
  * measured for deaths without clean-up while survivors were present.
  *
@@ -59,7 +61,8 @@ static struct {
     char worker_path[PATH_MAX];
     int verbose;
     const char *inject;      /* self-test: the violation the workers fake */
-} opt = {45, 6, "", 0, 500, 100, 2000, "", 0, NULL};
+    unsigned stop_ms;        /* > 0: also SIGSTOP workers for up to this long */
+} opt = {45, 6, "", 0, 500, 100, 2000, "", 0, NULL, 0};
 
 /* ---- state ------------------------------------------------------------ */
 
@@ -80,6 +83,8 @@ struct worker {
     uint64_t kill_ns;
     uint64_t term_deadline;
     int crash_hook;          /* started with LIBRPC_TEST_CRASH_AT=init */
+    uint64_t stopped_until;  /* SIGSTOPped until then (0: running) */
+    int slow_death_shown;
 };
 
 /* A worker instance that died, until its nodes leave the list. */
@@ -92,6 +97,7 @@ struct dead {
     int crashed;             /* died without clean-up (by a signal) */
     int flagged;
     unsigned long starts;    /* g_n.all_starts at the death: did anyone join since? */
+    uint64_t reaped;         /* when we reaped it */
 };
 
 static struct worker g_w[CHAOS_MAX_WORKERS];
@@ -110,13 +116,15 @@ static volatile sig_atomic_t g_interrupted;
 static int g_running_phase;  /* kills and restarts allowed */
 static int g_hook_next;      /* give the next spawn the init crash point */
 static int g_last_killed;    /* the latest worker reaped died by a signal */
+static uint64_t g_t_start;   /* when the driver started (for --verbose times) */
 
 static int64_t g_tot[CC_COUNT];
 /* Counts of the kill/restart phase; the end and orphan phases are apart. */
 static struct {
     unsigned long starts, sigkills, sigterms, early, massacres, hooks, clean_exits,
         died_by_signal, all_starts;
-    unsigned long crash, hang, reclaim, leftover, list, cleanup;
+    unsigned long stops;
+    unsigned long crash, hang, reclaim, leftover, list, cleanup, false_death;
     unsigned long list_calls, list_errors;
 } g_n;
 
@@ -127,7 +135,10 @@ static void say(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    printf("chaos: ");
+    if (opt.verbose)
+        printf("chaos: [%.3f] ", (double)(chaos_mono_ns() - g_t_start) / 1e9);
+    else
+        printf("chaos: ");
     vprintf(fmt, ap);
     printf("\n");
     fflush(stdout);
@@ -252,6 +263,8 @@ static void spawn(struct worker *w)
     w->kill_ns = 0;
     w->term_deadline = 0;
     w->early_kill_at = 0;
+    w->stopped_until = 0;
+    w->slow_death_shown = 0;
     g_n.all_starts++;
     g_n.starts += (unsigned long)g_running_phase;
     g_n.hooks += (unsigned long)w->crash_hook;
@@ -267,7 +280,7 @@ static void spawn(struct worker *w)
 
 /* A worker that does not exit: show where its threads are before it is
  * killed (kernel wait channels, and a backtrace when gdb is installed). */
-static void dump_stuck(pid_t pid)
+static void dump_stuck(pid_t pid, int with_gdb)
 {
     char path[64], cmd[160];
     struct dirent *de;
@@ -275,7 +288,7 @@ static void dump_stuck(pid_t pid)
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     if ((d = opendir(path)) != NULL) {
         while ((de = readdir(d)) != NULL) {
-            char file[400], comm[64] = "?", wchan[64] = "?";
+            char file[400], comm[64] = "?", wchan[64] = "?", stat[256] = "", *st;
             FILE *f;
             if (de->d_name[0] == '.')
                 continue;
@@ -291,12 +304,19 @@ static void dump_stuck(pid_t pid)
                     strcpy(wchan, "?");
                 fclose(f);
             }
-            printf("chaos:   pid %d thread %s (%s) waits in %s\n", (int)pid, de->d_name, comm,
-                   wchan);
+            snprintf(file, sizeof file, "%s/%s/stat", path, de->d_name);
+            if ((f = fopen(file, "r")) != NULL) {
+                if (fgets(stat, sizeof stat, f) == NULL)
+                    stat[0] = '\0';
+                fclose(f);
+            }
+            st = strrchr(stat, ')');
+            printf("chaos:   pid %d thread %s (%s) state %c waits in %s\n", (int)pid,
+                   de->d_name, comm, st != NULL && st[1] ? st[2] : '?', wchan);
         }
         closedir(d);
     }
-    if (access("/usr/bin/gdb", X_OK) == 0) {
+    if (with_gdb && access("/usr/bin/gdb", X_OK) == 0) {
         snprintf(cmd, sizeof cmd, "timeout 60 gdb -p %d -batch -nx -ex 'thread apply all bt' "
                  "2>&1 | grep -E '^(Thread|#)'", (int)pid);
         fflush(stdout);
@@ -310,6 +330,10 @@ static void send_signal(struct worker *w, int sig)
 {
     if (w->pid == 0 || kill(w->pid, sig) != 0)
         return;
+    if (sig == SIGTERM && w->stopped_until != 0) {
+        kill(w->pid, SIGCONT);   /* a stopped process would not act on it */
+        w->stopped_until = 0;
+    }
     if (w->sent_sig != SIGKILL)
         w->sent_sig = sig;
     w->kill_ns = chaos_mono_ns();
@@ -341,6 +365,18 @@ static void kill_event(void)
         g_hook_next = chaos_below(&g_rng, 2) == 0;
         if (opt.verbose)
             say("massacre");
+        return;
+    }
+    if (opt.stop_ms > 0 && chaos_below(&g_rng, 100) < 20) {
+        /* A stopped process is busy, not dead: its nodes must stay alive,
+         * and publishers towards it must still return in time. */
+        struct worker *w = cand[chaos_below(&g_rng, n)];
+        if (w->stopped_until == 0 && kill(w->pid, SIGSTOP) == 0) {
+            w->stopped_until = chaos_mono_ns() + ms_ns(1 + chaos_below(&g_rng, opt.stop_ms));
+            g_n.stops++;
+            if (opt.verbose)
+                say("SIGSTOP w%u pid %d", w->index, (int)w->pid);
+        }
         return;
     }
     send_signal(cand[chaos_below(&g_rng, n)], chaos_below(&g_rng, 10) < 6 ? SIGKILL : SIGTERM);
@@ -486,6 +522,7 @@ static void add_dead(const struct worker *w, int crashed)
     d->continuous = 1;
     d->crashed = crashed;
     d->starts = g_n.all_starts;
+    d->reaped = chaos_mono_ns();
 }
 
 static void reap(void)
@@ -540,7 +577,7 @@ static int is_survivor(const rpc_node_info *e, pid_t not_this)
     if (!e->alive || e->pid == not_this)
         return 0;
     w = worker_by_pid(e->pid);
-    return w != NULL && w->sent_sig == 0;
+    return w != NULL && w->sent_sig == 0 && w->stopped_until == 0;
 }
 
 static void print_listing(const rpc_node_info *e, int n)
@@ -561,6 +598,10 @@ static void check_dead(struct dead *d, const rpc_node_info *e, int n, uint64_t n
     }
     if (!present) {
         if (d->crashed && d->continuous) {
+            if (now - d->t0 > ms_ns(CHAOS_RECLAIM_LIMIT_MS))
+                say("note: pid %d: %.0f ms from the kill to its reaping, then %.0f ms until its "
+                    "nodes left the list", (int)d->pid, (double)(d->reaped - d->t0) / 1e6,
+                    (double)(now - d->reaped) / 1e6);
             record_latency(&g_lat, (double)(now - d->t0) / 1e6);
             if (d->starts == g_n.all_starts)
                 record_latency(&g_lat_nojoin, (double)(now - d->t0) / 1e6);
@@ -582,6 +623,20 @@ static void check_dead(struct dead *d, const rpc_node_info *e, int n, uint64_t n
                          (double)(now - d->t0) / 1e6, (double)(now - d->clock) / 1e6,
                          CHAOS_RECLAIM_LIMIT_MS);
         print_listing(e, n);
+    }
+}
+
+/* A stopped worker holds its locks: its nodes must read alive. */
+static void check_stopped(const rpc_node_info *e, int n)
+{
+    int i;
+    for (i = 0; i < n && i < (int)CHAOS_MAX_NODES; i++) {
+        struct worker *w = worker_by_pid(e[i].pid);
+        if (w != NULL && w->stopped_until != 0 && w->sent_sig == 0 && !e[i].alive) {
+            driver_violation(&g_n.false_death, "node %s of w%u pid %d reads dead while the "
+                             "process is only stopped", e[i].name, w->index, (int)w->pid);
+            print_listing(e, n);
+        }
     }
 }
 
@@ -619,6 +674,7 @@ static void list_check(void)
     g_list_err_since = 0;
     for (k = g_ndead; k-- > 0;)
         check_dead(&g_dead[k], e, n, now);
+    check_stopped(e, n);
 }
 
 /* ---- the segment at the end ---------------------------------------------- */
@@ -627,7 +683,7 @@ static void hung(struct worker *w)
 {
     driver_violation(&g_n.hang, "w%u pid %d did not exit within %u ms of SIGTERM", w->index,
                      (int)w->pid, TERM_GRACE_MS);
-    dump_stuck(w->pid);
+    dump_stuck(w->pid, 1);
     send_signal(w, SIGKILL);
 }
 
@@ -692,6 +748,10 @@ static void hang_checks(uint64_t now)
         struct worker *w = &g_w[i];
         if (w->pid == 0)
             continue;
+        if (w->stopped_until != 0 && now >= w->stopped_until) {
+            kill(w->pid, SIGCONT);
+            w->stopped_until = 0;
+        }
         if (w->early_kill_at != 0 && now >= w->early_kill_at && w->sent_sig == 0) {
             w->early_kill_at = 0;
             g_n.early++;
@@ -699,6 +759,12 @@ static void hang_checks(uint64_t now)
         }
         if (w->sent_sig == SIGTERM && now > w->term_deadline)
             hung(w);
+        if (w->sent_sig == SIGKILL && !w->slow_death_shown && now - w->kill_ns > ms_ns(500)) {
+            w->slow_death_shown = 1;
+            say("note: w%u pid %d still not reaped %.0f ms after SIGKILL", w->index, (int)w->pid,
+                (double)(now - w->kill_ns) / 1e6);
+            dump_stuck(w->pid, 0);
+        }
     }
 }
 
@@ -731,24 +797,35 @@ static void run_phase(void)
     for (i = 0; i < opt.workers; i++)
         spawn(&g_w[i]);
     while (!g_interrupted) {
-        uint64_t now = chaos_mono_ns();
+        uint64_t now = chaos_mono_ns(), t[6];
         if (now >= end)
             break;
+        t[0] = now;
         poll_reports(5);
+        t[1] = chaos_mono_ns();
         reap();
-        now = chaos_mono_ns();
+        now = t[2] = chaos_mono_ns();
         hang_checks(now);
         if (now >= next_kill) {
             kill_event();
             next_kill = now + next_kill_delay();
         }
+        t[3] = chaos_mono_ns();
         for (i = 0; i < opt.workers; i++)
             if (g_w[i].pid == 0 && g_w[i].restart_at != 0 && now >= g_w[i].restart_at)
                 spawn(&g_w[i]);
+        t[4] = chaos_mono_ns();
         if (now >= next_list) {
             list_check();
             next_list = now + ms_ns(LIST_PERIOD_MS);
         }
+        t[5] = chaos_mono_ns();
+        if (t[5] - t[0] > ms_ns(300))
+            say("note: the driver's loop took %.0f ms (poll %.0f, reap %.0f, kill %.0f, "
+                "spawn %.0f, list %.0f)", (double)(t[5] - t[0]) / 1e6,
+                (double)(t[1] - t[0]) / 1e6, (double)(t[2] - t[1]) / 1e6,
+                (double)(t[3] - t[2]) / 1e6, (double)(t[4] - t[3]) / 1e6,
+                (double)(t[5] - t[4]) / 1e6);
         if (now >= next_progress) {
             if (now > start)
                 progress(start);
@@ -792,6 +869,11 @@ static void end_phase(void)
     uint64_t deadline = chaos_mono_ns() + ms_ns(HELLO_WAIT_MS);
     unsigned i;
     int waiting = 1;
+    for (i = 0; i < opt.workers; i++)
+        if (g_w[i].pid != 0 && g_w[i].stopped_until != 0) {
+            kill(g_w[i].pid, SIGCONT);
+            g_w[i].stopped_until = 0;
+        }
     /* Let fresh instances install their SIGTERM handler first, so every
      * worker ends by destroying its nodes: the last exit is a normal one. */
     while (waiting && chaos_mono_ns() < deadline && !g_interrupted) {
@@ -901,7 +983,8 @@ static int selftest_verdict(unsigned long driver_violations)
 
 static int final_report(double seconds)
 {
-    unsigned long dv = g_n.crash + g_n.hang + g_n.reclaim + g_n.leftover + g_n.list + g_n.cleanup;
+    unsigned long dv = g_n.crash + g_n.hang + g_n.reclaim + g_n.leftover + g_n.list +
+                       g_n.cleanup + g_n.false_death;
     int64_t wv = 0;
     unsigned i;
     for (i = CC_FIRST_VIOLATION; i <= CC_LAST_VIOLATION; i++)
@@ -932,6 +1015,9 @@ static int final_report(double seconds)
     printf("chaos: crashes %lu, hangs %lu, dead nodes listed too long %lu, list failures %lu, "
            "leftovers %lu, clean-up failures %lu\n", g_n.crash, g_n.hang, g_n.reclaim,
            g_n.list, g_n.leftover, g_n.cleanup);
+    if (opt.stop_ms > 0)
+        printf("chaos: SIGSTOP pauses %lu (up to %u ms each); stopped nodes read dead %lu\n",
+               g_n.stops, opt.stop_ms, g_n.false_death);
     printf("chaos: node list polled %lu times (%lu transient errors)\n", g_n.list_calls,
            g_n.list_errors);
     print_latency("deaths with survivors", &g_lat);
@@ -954,7 +1040,7 @@ static void usage(const char *argv0)
     fprintf(stderr,
             "usage: %s [--seconds S] [--workers N] [--name /NAME] [--seed X]\n"
             "          [--kill-ms MS] [--slack-ms MS] [--max-timeout-ms MS] [--worker PATH]\n"
-            "          [--inject KIND] [--verbose]\n"
+            "          [--inject KIND] [--stop-ms MS] [--verbose]\n"
             "  --seconds S        length of the kill/restart phase (default 45)\n"
             "  --workers N        worker processes, 1..%u (default 6)\n"
             "  --name /NAME       domain segment (default /librpc_t_chaos_<pid>)\n"
@@ -964,7 +1050,8 @@ static void usage(const char *argv0)
             "  --max-timeout-ms   longest publish timeout (default 2000)\n"
             "  --worker PATH      the worker program (default: chaos_worker beside this one)\n"
             "  --inject KIND      self-test: workers fake one loss|dup|reorder|corrupt each;\n"
-            "                     the run passes only if the checkers catch it\n",
+            "                     the run passes only if the checkers catch it\n"
+            "  --stop-ms MS       also pause random workers (SIGSTOP) for up to MS ms\n",
             argv0, CHAOS_MAX_WORKERS);
     exit(2);
 }
@@ -997,6 +1084,8 @@ static void parse_args(int argc, char **argv)
             opt.max_timeout_ms = (unsigned)strtoul(v, NULL, 10);
         else if (strcmp(k, "--inject") == 0)
             opt.inject = v;
+        else if (strcmp(k, "--stop-ms") == 0)
+            opt.stop_ms = (unsigned)strtoul(v, NULL, 10);
         else if (strcmp(k, "--worker") == 0)
             snprintf(opt.worker_path, sizeof opt.worker_path, "%s", v);
         else
@@ -1032,6 +1121,7 @@ int main(int argc, char **argv)
     unsigned i;
     int rc;
 
+    g_t_start = chaos_mono_ns();
     parse_args(argc, argv);
     /* Children must not pick up a segment name from the environment. */
     unsetenv(RPC_ENV_SHM_NAME);

@@ -59,10 +59,16 @@ static atomic_int g_injected;
 
 #define MAX_E_LINES 30
 
-static void on_sigterm(int sig)
+/* Bumped at every SIGCONT: the driver paused the whole process (SIGSTOP),
+ * so a call that spanned the pause cannot be judged by the clock. */
+static atomic_uint g_resumed;
+
+static void on_signal(int sig)
 {
-    (void)sig;
-    g_stop = 1;
+    if (sig == SIGCONT)
+        atomic_fetch_add_explicit(&g_resumed, 1, memory_order_relaxed);
+    else
+        g_stop = 1;
 }
 
 static void cnt_add(enum chaos_counter c, int64_t v)
@@ -164,6 +170,11 @@ static uint64_t run_delay_ns(void)
     return sscanf(buf, "%llu %llu", &cpu, &wait) == 2 ? (uint64_t)wait : 0;
 }
 
+static unsigned resumed(void)
+{
+    return atomic_load_explicit(&g_resumed, memory_order_relaxed);
+}
+
 static void run_delay_close(void)
 {
     if (t_sched_fd >= 0)
@@ -175,12 +186,15 @@ static void run_delay_close(void)
  * excluded_ns is time not the library's: our callbacks' sleeps inside it
  * (rpc_node_poll) and the thread's run-queue delay. */
 static void timed_call(const char *call, const char *node, int timeout_ms, uint64_t elapsed_ns,
-                       uint64_t excluded_ns, uint64_t runq_ns, const char *note)
+                       uint64_t excluded_ns, uint64_t runq_ns, unsigned resumed0,
+                       const char *note)
 {
     uint64_t own_ns = elapsed_ns > excluded_ns + runq_ns ? elapsed_ns - excluded_ns - runq_ns : 0;
     int64_t own_us = (int64_t)(own_ns / 1000u);
     int64_t excess_us = own_us - (int64_t)timeout_ms * 1000;
     cnt_add(CC_CALLS, 1);
+    if (atomic_load_explicit(&g_resumed, memory_order_relaxed) != resumed0)
+        return;   /* we were stopped meanwhile */
     cnt_max(CC_EXCESS_US, excess_us);
     cnt_max(CC_WALL_EXCESS_US, (int64_t)(elapsed_ns / 1000u) - (int64_t)timeout_ms * 1000);
     cnt_max(CC_MAX_RUNQ_US, (int64_t)(runq_ns / 1000u));
@@ -191,10 +205,12 @@ static void timed_call(const char *call, const char *node, int timeout_ms, uint6
 }
 
 /* A call without a timeout argument: bounded by the life-cycle lock deadline. */
-static void bounded_call(const char *call, const char *node, uint64_t t0)
+static void bounded_call(const char *call, const char *node, uint64_t t0, unsigned resumed0)
 {
     int64_t us = (int64_t)((chaos_mono_ns() - t0) / 1000u);
     cnt_add(CC_CALLS, 1);
+    if (atomic_load_explicit(&g_resumed, memory_order_relaxed) != resumed0)
+        return;   /* we were stopped meanwhile */
     cnt_max(CC_MAX_CALL_US, us);
     if (us > (int64_t)(CHAOS_LOCK_BOUND_MS + g_slack_ms) * 1000)
         violation(CC_OVERRUN, "%s on %s: returned after %.1f ms (bound %u ms)", call, node,
@@ -384,6 +400,7 @@ static int subscribe(struct wnode *wn, unsigned t)
 {
     struct cookie *ck = calloc(1, sizeof *ck);
     uint64_t t0;
+    unsigned r0;
     int rc;
     if (ck == NULL) {
         violation(CC_ERROR, "out of memory");
@@ -395,10 +412,11 @@ static int subscribe(struct wnode *wn, unsigned t)
     ck->next = wn->cookies;
     wn->cookies = ck;
     t0 = chaos_mono_ns();
+    r0 = resumed();
     atomic_store_explicit(&wn->sub_change_since, t0, memory_order_relaxed);
     rc = rpc_subscribe(wn->node, CHAOS_GROUP, chaos_topic(t), on_message, ck);
     atomic_store_explicit(&wn->sub_change_since, 0, memory_order_relaxed);
-    bounded_call("rpc_subscribe", wn->name, t0);
+    bounded_call("rpc_subscribe", wn->name, t0, r0);
     if (rc != 0) {
         call_failed("rpc_subscribe", wn->name, rc);
         return -1;
@@ -413,11 +431,12 @@ static void churn_subscription(struct wnode *wn)
     unsigned t = wn->sub[chaos_below(&wn->prng, wn->nsub)];
     if (wn->subscribed[t]) {
         uint64_t t0 = chaos_mono_ns();
+        unsigned r0 = resumed();
         int rc;
         atomic_store_explicit(&wn->sub_change_since, t0, memory_order_relaxed);
         rc = rpc_unsubscribe(wn->node, CHAOS_GROUP, chaos_topic(t));
         atomic_store_explicit(&wn->sub_change_since, 0, memory_order_relaxed);
-        bounded_call("rpc_unsubscribe", wn->name, t0);
+        bounded_call("rpc_unsubscribe", wn->name, t0, r0);
         if (rc != 0) {
             call_failed("rpc_unsubscribe", wn->name, rc);
             return;
@@ -452,10 +471,11 @@ static int pick_timeout(uint64_t *rng)
 static int publish_timed(struct wnode *wn, unsigned t, const unsigned char *buf, size_t size,
                          int timeout)
 {
+    unsigned r0 = resumed();
     uint64_t q0 = run_delay_ns(), t0 = chaos_mono_ns(), el;
     int rc = rpc_publish(wn->node, CHAOS_GROUP, chaos_topic(t), buf, size, timeout);
     el = chaos_mono_ns() - t0;
-    timed_call("rpc_publish", wn->name, timeout, el, 0, run_delay_ns() - q0, "");
+    timed_call("rpc_publish", wn->name, timeout, el, 0, run_delay_ns() - q0, r0, "");
     if (rc == 0) {
         cnt_add(CC_PUBLISHED, 1);
         return 0;
@@ -567,6 +587,7 @@ static void *poller_main(void *arg)
     uint64_t rng = wn->poll_rng;
     while (!atomic_load_explicit(&wn->stop, memory_order_relaxed)) {
         int timeout = 1 + (int)chaos_below(&rng, 100);
+        unsigned r0 = resumed();
         uint64_t cb0 = wn->cb_sleep_ns, q0 = run_delay_ns(), t0 = chaos_mono_ns(), t1, since;
         int rc = rpc_node_poll(wn->node, timeout);
         char note[120] = "";
@@ -578,7 +599,7 @@ static void *poller_main(void *arg)
             snprintf(note, sizeof note, " (an rpc_(un)subscribe on this node has been running "
                      "for %.1f ms)", (double)(t1 - since) / 1e6);
         timed_call("rpc_node_poll", wn->name, timeout, t1 - t0, wn->cb_sleep_ns - cb0,
-                   run_delay_ns() - q0, note);
+                   run_delay_ns() - q0, r0, note);
         if (rc < 0) {
             call_failed("rpc_node_poll", wn->name, rc);
             chaos_sleep_ms(10);
@@ -608,7 +629,7 @@ static int node_start(struct wnode *wn, const rpc_config *cfg_thread,
 {
     char name[CHAOS_NAME_LEN];
     uint64_t t0;
-    unsigned i;
+    unsigned i, r0;
     int rc;
     memcpy(name, wn->name, sizeof name);
     memset(wn, 0, sizeof *wn);
@@ -621,8 +642,9 @@ static int node_start(struct wnode *wn, const rpc_config *cfg_thread,
     wn->npub = pick_topics(rng, wn->pub);
     wn->nsub = pick_topics(rng, wn->sub);
     t0 = chaos_mono_ns();
+    r0 = resumed();
     rc = rpc_node_create(wn->manual ? cfg_manual : cfg_thread, wn->name, &wn->node);
-    bounded_call("rpc_node_create", wn->name, t0);
+    bounded_call("rpc_node_create", wn->name, t0, r0);
     if (rc != 0) {
         call_failed("rpc_node_create", wn->name, rc);
         wn->node = NULL;
@@ -648,6 +670,7 @@ static void node_stop(struct wnode *wn)
 {
     struct cookie *ck, *next;
     uint64_t t0;
+    unsigned r0;
     int rc;
     if (wn->node == NULL)
         return;
@@ -658,8 +681,9 @@ static void node_stop(struct wnode *wn)
         pthread_join(wn->poll_thread, NULL);
     wn->pub_started = wn->poll_started = 0;
     t0 = chaos_mono_ns();
+    r0 = resumed();
     rc = rpc_node_destroy(wn->node);
-    bounded_call("rpc_node_destroy", wn->name, t0);
+    bounded_call("rpc_node_destroy", wn->name, t0, r0);
     if (rc != 0)
         call_failed("rpc_node_destroy", wn->name, rc);
     wn->node = NULL;
@@ -717,10 +741,11 @@ static void install_signals(void)
     struct sigaction sa;
     sigset_t set;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigterm;   /* no SA_RESTART: the library must cope with EINTR */
+    sa.sa_handler = on_signal;   /* no SA_RESTART: the library must cope with EINTR */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGCONT, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     /* The driver starts us with SIGTERM and SIGINT blocked, so one sent
