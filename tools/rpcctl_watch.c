@@ -222,6 +222,7 @@ struct wstate {
     int last;                  /* enum scan_kind last logged, or -1 */
     int confirmed;             /* wait_orphaned saw the last member go: act now */
     uint64_t orphan_since;     /* first look that found it orphaned (ms), or 0 */
+    uint64_t orphan_size;      /* its size then: a creator at work changes it */
     int reported;              /* without --cleanup: this orphan was logged */
     int last_err;              /* the error logged last, so each is logged once */
 };
@@ -343,8 +344,10 @@ static void step_orphan(struct wstate *s, const struct scan_entry *e, unsigned g
     int tiny = e->info.size < rpcctl_scan_min_size();
     uint64_t grace = tiny ? EMPTY_GRACE_MS : CONFIRM_MS, now = mono_ms();
 
-    if (!s->orphan_since)
+    if (!s->orphan_since || s->orphan_size != e->info.size) {
         s->orphan_since = now;
+        s->orphan_size = e->info.size;
+    }
     if (!s->confirmed && (tiny || !W.cleanup) && now - s->orphan_since < grace) {
         wait_change(s->w, gen, (int)(grace - (now - s->orphan_since)));
         return;
