@@ -11,19 +11,22 @@
  *     (nothing dropped, every sequence number checked), 64 B, 4 KiB and
  *     64 KiB messages, against the socket and the pipe, and memcpy
  *     bandwidth measured in the same run.
+ * (3) Cost: librpc's CPU time per message in one thread (publisher and
+ *     subscriber nodes in one process), where no cache line changes cores:
+ *     what the library's code costs, apart from the hardware's transfers.
  *
  * This file is the coordinator: it forks the two ends of every measurement
  * (bp_librpc.c, bp_bare.c), pins them to two different CPUs, runs the
  * mechanisms in turn round after round so that machine drift hits all
  * alike, and prints Markdown tables with the median of the rounds, their
- * spread, the share of CPU other processes took meanwhile, and the ratios
- * against the targets.  Nothing here asserts a speed: the exit status is 0
+ * spread, how long the ends waited for a CPU that other processes held
+ * (schedstat run delay), and the ratios against the targets.  Nothing here asserts a speed: the exit status is 0
  * when every measurement ran, every message arrived intact and in order,
  * and no segment was left behind.
  *
- * Usage: bench_pubsub [--quick] [--rounds N] [--only latency|throughput]
+ * Usage: bench_pubsub [--quick] [--rounds N] [--only latency|throughput|cost]
  *                     [--iterations N] [--messages N] [--size BYTES]
- *                     [--queue-size BYTES] [--name /PREFIX]
+ *                     [--queue-size BYTES] [--name /PREFIX] [--mechanisms LIST]
  */
 #define _GNU_SOURCE
 #include "bp.h"
@@ -50,41 +53,49 @@
 #define NS_PER_S 1e9
 
 static const struct bp_mech LAT_MECHS[] = {
-    { "librpc spin (receive thread, spin_us -1)", BP_LIBRPC, -1, 0 },
-    { "librpc spin (manual, rpc_node_poll(0) loop)", BP_LIBRPC, -1, 1 },
-    { "librpc sleep (receive thread, spin_us 0)", BP_LIBRPC, 0, 0 },
-    { "librpc default (receive thread, spin 50 µs)", BP_LIBRPC, RPC_DEFAULT_SPIN_US, 0 },
-    { "floor: cache-line spin", BP_CACHELINE, 0, 0 },
-    { "floor: futex wait/wake", BP_FUTEX, 0, 0 },
-    { "Unix socket (SOCK_SEQPACKET pair)", BP_UDS, 0, 0 },
-    { "pipe pair", BP_PIPE, 0, 0 },
+    { "spin", "librpc spin (receive thread, spin_us -1)", BP_LIBRPC, -1, 0 },
+    { "manual", "librpc spin (manual, rpc_node_poll(0) loop)", BP_LIBRPC, -1, 1 },
+    { "sleep", "librpc sleep (receive thread, spin_us 0)", BP_LIBRPC, 0, 0 },
+    { "default", "librpc default (receive thread, spin 50 µs)", BP_LIBRPC, RPC_DEFAULT_SPIN_US, 0 },
+    { "cacheline", "floor: cache-line spin", BP_CACHELINE, 0, 0 },
+    { "futex", "floor: futex wait/wake", BP_FUTEX, 0, 0 },
+    { "uds", "Unix socket (SOCK_SEQPACKET pair)", BP_UDS, 0, 0 },
+    { "pipe", "pipe pair", BP_PIPE, 0, 0 },
 };
 enum { L_SPIN, L_MANUAL, L_SLEEP, L_DEFAULT, L_CACHELINE, L_FUTEX, L_UDS, L_PIPE, NLAT };
 
+/* Same order and keys as LAT_MECHS for the ones both have. */
 static const struct bp_mech TPUT_MECHS[] = {
-    { "librpc spin (receive thread, spin_us -1)", BP_LIBRPC, -1, 0 },
-    { "librpc spin (manual, rpc_node_poll(0) loop)", BP_LIBRPC, -1, 1 },
-    { "librpc sleep (receive thread, spin_us 0)", BP_LIBRPC, 0, 0 },
-    { "librpc default (receive thread, spin 50 µs)", BP_LIBRPC, RPC_DEFAULT_SPIN_US, 0 },
-    { "Unix socket (SOCK_SEQPACKET pair)", BP_UDS, 0, 0 },
-    { "pipe pair", BP_PIPE, 0, 0 },
+    { "spin", "librpc spin (receive thread, spin_us -1)", BP_LIBRPC, -1, 0 },
+    { "manual", "librpc spin (manual, rpc_node_poll(0) loop)", BP_LIBRPC, -1, 1 },
+    { "sleep", "librpc sleep (receive thread, spin_us 0)", BP_LIBRPC, 0, 0 },
+    { "default", "librpc default (receive thread, spin 50 µs)", BP_LIBRPC, RPC_DEFAULT_SPIN_US, 0 },
+    { "uds", "Unix socket (SOCK_SEQPACKET pair)", BP_UDS, 0, 0 },
+    { "pipe", "pipe pair", BP_PIPE, 0, 0 },
 };
 enum { T_SPIN, T_MANUAL, T_SLEEP, T_DEFAULT, T_UDS, T_PIPE, NTPUT };
+
+static const struct bp_mech COST_MECH = {
+    "cost", "librpc, both nodes in one thread (manual)", BP_LIBRPC, 0, 1
+};
 
 static const size_t TPUT_SIZES[] = { 64, 4096, 65536 };
 /* Messages per size: the 64 B count divided by this, so no size takes long. */
 static const unsigned TPUT_DIVISOR[] = { 1, 5, 50 };
 #define NSIZES 3
+/* Batches of the one-thread cost measurement (fewer with --quick). */
+#define COST_BATCHES 3000
 
 struct options {
     int quick;
     int rounds;
-    int latency, throughput;     /* which parts to run */
+    int latency, throughput, cost;   /* which parts to run */
     uint64_t iterations;         /* latency: timed round trips */
     uint64_t messages;           /* throughput: timed 64 B messages */
     size_t size;                 /* latency payload */
     size_t queue_size;           /* 0: library default */
     size_t memcpy_buf;           /* bytes of each memcpy buffer */
+    const char *mechanisms;      /* comma-separated keys to run; NULL: all */
     char prefix[200];            /* the pid is appended */
 };
 
@@ -202,7 +213,8 @@ static int map_shared(struct shared_area *a, const struct options *o)
 {
     size_t slot = (sizeof(struct bp_slot) + MAX_SIZE + 63) & ~(size_t)63;
     a->bytes = 4096 + 2 * slot;
-    a->samples_bytes = (size_t)o->iterations * sizeof(uint64_t);
+    size_t n = o->iterations > 3 * COST_BATCHES ? (size_t)o->iterations : 3 * COST_BATCHES;
+    a->samples_bytes = n * sizeof(uint64_t);
     a->sh = mmap(NULL, a->bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     a->samples = mmap(NULL, a->samples_bytes, PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -265,15 +277,13 @@ static void pin(int cpu)
         perror("bench_pubsub: sched_setaffinity");
 }
 
-/* The child's life: die with the coordinator, default signals, own CPU
- * (before any thread is created, so librpc's threads inherit it), only its
- * own descriptors, then the end's work. */
-static void child_main(const struct bp_job *j, int end, pid_t coordinator)
+/* A child's start: die with the coordinator, default signals, its own CPU
+ * (before any thread is created, so librpc's threads inherit it). */
+static void become_child(pid_t coordinator, int cpu)
 {
     static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT };
     sigset_t none;
     size_t i;
-    int rc;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != coordinator)
         _exit(1);
@@ -281,7 +291,14 @@ static void child_main(const struct bp_job *j, int end, pid_t coordinator)
         signal(sigs[i], SIG_DFL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    pin(g_cpu[end]);
+    pin(cpu);
+}
+
+/* An end's process: only its own descriptors, then its work. */
+static void child_main(const struct bp_job *j, int end, pid_t coordinator)
+{
+    int rc;
+    become_child(coordinator, g_cpu[end]);
     if (j->fd_a[0] >= 0)
         close_fds(end == 0 ? j->fd_b : j->fd_a);
     if (j->m->kind == BP_LIBRPC)
@@ -456,6 +473,7 @@ struct results {
     double tput[NSIZES][NTPUT][MAX_ROUNDS];   /* messages/s */
     double tput_other[NSIZES][NTPUT][MAX_ROUNDS];
     double copy[NSIZES][2][MAX_ROUNDS];       /* bytes/s: cold, hot */
+    double cost[3][2][MAX_ROUNDS];            /* ns/message: publish, receive, both; median, min */
 };
 
 static uint64_t warmup_for(uint64_t count)
@@ -549,7 +567,7 @@ static void copy_rates(size_t size, size_t buf, int passes, double *cold, double
 static int measure_copy(const struct options *o, const struct shared_area *a, int round,
                         struct results *res)
 {
-    pid_t pid;
+    pid_t pid, self = getpid();
     int si;
     memset(a->sh, 0, sizeof *a->sh);
     fflush(stdout);
@@ -559,8 +577,7 @@ static int measure_copy(const struct options *o, const struct shared_area *a, in
     }
     if (pid == 0) {
         unsigned char *src, *dst;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        pin(g_cpu[0]);
+        become_child(self, g_cpu[0]);
         src = malloc(o->memcpy_buf);
         dst = malloc(o->memcpy_buf);
         if (src == NULL || dst == NULL)
@@ -584,6 +601,60 @@ static int measure_copy(const struct options *o, const struct shared_area *a, in
     return 0;
 }
 
+/* Median and minimum of n per-batch durations, in ns per message. */
+static void batch_stats(uint64_t *ns, size_t n, double *median_out, double *min_out)
+{
+    qsort(ns, n, sizeof *ns, cmp_u64);
+    *median_out = (double)percentile(ns, n, 0.5) / BP_COST_BATCH;
+    *min_out = (double)ns[0] / BP_COST_BATCH;
+}
+
+/* CPU cost per message with no other core involved (bp_librpc_cost), in a
+ * child pinned like end A. */
+static int measure_cost(const struct options *o, const struct shared_area *a, int round,
+                        struct results *res)
+{
+    struct bp_job j = make_job(o, a, &COST_MECH, BP_LATENCY, o->size, o->quick ? 100 : COST_BATCHES);
+    pid_t pid, self = getpid();
+    int k;
+    memset(a->sh, 0, sizeof *a->sh);
+    fflush(stdout);
+    if ((pid = fork()) < 0) {
+        perror("bench_pubsub: fork");
+        return -1;
+    }
+    if (pid == 0) {
+        become_child(self, g_cpu[0]);
+        _exit(bp_librpc_cost(&j) == 0 ? 0 : 1);
+    }
+    g_child[0] = pid;
+    if (reap(bp_now() + 300 * 1000000000ull) != 0 || atomic_load(&a->sh->errors) != 0) {
+        fprintf(stderr, "bench_pubsub: the cost measurement failed: %s\n", a->sh->errmsg);
+        check_segment_gone();
+        return -1;
+    }
+    if (check_segment_gone() != 0)
+        return -1;
+    for (k = 0; k < 3; k++)
+        batch_stats(a->samples + k * j.count, (size_t)j.count, &res->cost[k][0][round],
+                    &res->cost[k][1][round]);
+    return 0;
+}
+
+/* Is the mechanism with this key selected (--mechanisms)? */
+static int wanted(const struct options *o, const char *key)
+{
+    const char *p = o->mechanisms;
+    size_t len = strlen(key);
+    while (p != NULL && *p != '\0') {
+        if (strncmp(p, key, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+            return 1;
+        p = strchr(p, ',');
+        p = p != NULL ? p + 1 : NULL;
+    }
+    return o->mechanisms == NULL;
+}
+
 /* Every mechanism once per round, starting one further each round. */
 static int run_all(const struct options *o, const struct shared_area *a, struct results *res)
 {
@@ -591,6 +662,8 @@ static int run_all(const struct options *o, const struct shared_area *a, struct 
     for (r = 0; r < o->rounds; r++) {
         for (i = 0; o->latency && i < NLAT; i++) {
             int m = (i + r) % NLAT;
+            if (!wanted(o, LAT_MECHS[m].key))
+                continue;
             fprintf(stderr, "round %d/%d: latency, %s\n", r + 1, o->rounds, LAT_MECHS[m].label);
             if (measure_latency(o, a, m, r, res) != 0)
                 return -1;
@@ -598,13 +671,20 @@ static int run_all(const struct options *o, const struct shared_area *a, struct 
         for (si = 0; o->throughput && si < NSIZES; si++) {
             for (i = 0; i < NTPUT; i++) {
                 int m = (i + r) % NTPUT;
+                if (!wanted(o, TPUT_MECHS[m].key))
+                    continue;
                 fprintf(stderr, "round %d/%d: throughput %zu B, %s\n", r + 1, o->rounds,
                         TPUT_SIZES[si], TPUT_MECHS[m].label);
                 if (measure_tput(o, a, si, m, r, res) != 0)
                     return -1;
             }
         }
-        if (o->throughput) {
+        if (o->cost && wanted(o, "cost")) {
+            fprintf(stderr, "round %d/%d: cost per message, one thread\n", r + 1, o->rounds);
+            if (measure_cost(o, a, r, res) != 0)
+                return -1;
+        }
+        if (o->throughput && wanted(o, "memcpy")) {
             fprintf(stderr, "round %d/%d: memcpy\n", r + 1, o->rounds);
             if (measure_copy(o, a, r, res) != 0)
                 return -1;
@@ -648,17 +728,26 @@ static const char *fmt_size(char *b, size_t len, size_t size)
     return b;
 }
 
-static void ratio_row(const char *what, double ratio, int at_most, double target)
+/* One row of a ratio table: num / den against the target, when both
+ * were measured. */
+static void ratio_row(const char *what, int have, double num, double den, int at_most,
+                      double target)
 {
-    int met = at_most ? ratio <= target : ratio >= target;
+    double ratio = num / den;
+    if (!have || den <= 0)
+        return;
+    if (target <= 0) {
+        printf("| %s | %.2fx | (none) | |\n", what, ratio);
+        return;
+    }
     printf("| %s | %.2fx | %s %gx | %s |\n", what, ratio, at_most ? "<=" : ">=", target,
-           met ? "met" : "**MISSED**");
+           (at_most ? ratio <= target : ratio >= target) ? "met" : "**MISSED**");
 }
 
 static void report_latency(const struct options *o, const struct results *res)
 {
     char b[5][32], s[32];
-    int m, k, n = o->rounds;
+    int m, k, n = o->rounds, w[NLAT];
     uint64_t warm = warmup_for(o->iterations);
     double p50[NLAT];
     printf("#### Latency: one-way = round trip / 2, %s payload, %llu timed round trips "
@@ -668,6 +757,8 @@ static void report_latency(const struct options *o, const struct results *res)
     printf("|---|---:|---:|---:|---:|---:|---:|\n");
     for (m = 0; m < NLAT; m++) {
         double lo, hi;
+        if (!(w[m] = wanted(o, LAT_MECHS[m].key)))
+            continue;
         p50[m] = med_range(res->lat[m][0], n, &lo, &hi);
         printf("| %s | %s", LAT_MECHS[m].label, fmt_ns(b[0], 32, p50[m]));
         for (k = 1; k < 4; k++)
@@ -676,25 +767,24 @@ static void report_latency(const struct options *o, const struct results *res)
         printf(" | %.0f %% |\n", max_of(res->lat_other[m], n));
     }
     printf("\n| ratio of P50 latencies | measured | target | |\n|---|---:|---:|---|\n");
-    ratio_row("librpc spin (receive thread) / cache-line floor", p50[L_SPIN] / p50[L_CACHELINE],
-              1, 2.0);
-    ratio_row("librpc spin (manual poll) / cache-line floor", p50[L_MANUAL] / p50[L_CACHELINE], 1,
-              2.0);
-    ratio_row("Unix socket / librpc spin (receive thread)", p50[L_UDS] / p50[L_SPIN], 0, 10.0);
-    ratio_row("Unix socket / librpc spin (manual poll)", p50[L_UDS] / p50[L_MANUAL], 0, 10.0);
-    ratio_row("librpc sleep / futex floor", p50[L_SLEEP] / p50[L_FUTEX], 1, 1.3);
-    printf("| pipe / librpc spin (receive thread) | %.2fx | (none) | |\n",
-           p50[L_PIPE] / p50[L_SPIN]);
-    printf("| librpc default / futex floor | %.2fx | (none) | |\n",
-           p50[L_DEFAULT] / p50[L_FUTEX]);
-    printf("| librpc default / cache-line floor | %.2fx | (none) | |\n\n",
-           p50[L_DEFAULT] / p50[L_CACHELINE]);
+#define LAT_RATIO(what, a, b_, at_most, target) \
+    ratio_row(what, w[a] && w[b_], p50[a], p50[b_], at_most, target)
+    LAT_RATIO("librpc spin (receive thread) / cache-line floor", L_SPIN, L_CACHELINE, 1, 2.0);
+    LAT_RATIO("librpc spin (manual poll) / cache-line floor", L_MANUAL, L_CACHELINE, 1, 2.0);
+    LAT_RATIO("Unix socket / librpc spin (receive thread)", L_UDS, L_SPIN, 0, 10.0);
+    LAT_RATIO("Unix socket / librpc spin (manual poll)", L_UDS, L_MANUAL, 0, 10.0);
+    LAT_RATIO("librpc sleep / futex floor", L_SLEEP, L_FUTEX, 1, 1.3);
+    LAT_RATIO("pipe / librpc spin (receive thread)", L_PIPE, L_SPIN, 0, 0);
+    LAT_RATIO("Unix socket / librpc sleep", L_UDS, L_SLEEP, 0, 0);
+    LAT_RATIO("librpc default / cache-line floor", L_DEFAULT, L_CACHELINE, 0, 0);
+#undef LAT_RATIO
+    printf("\n");
 }
 
 static void report_throughput(const struct options *o, const struct results *res)
 {
-    char b[3][32], s[32];
-    int si, m, n = o->rounds;
+    char b[3][32], s[32], what[160];
+    int si, m, n = o->rounds, w[NTPUT], wc = wanted(o, "memcpy");
     double rate[NSIZES][NTPUT], copy_cold[NSIZES];
     printf("#### Throughput: one publisher process -> one subscriber process, blocking "
            "(nothing dropped), every sequence number and payload checked, payload copied "
@@ -705,36 +795,68 @@ static void report_throughput(const struct options *o, const struct results *res
            (unsigned long long)(o->messages / TPUT_DIVISOR[2]));
     printf("| size | mechanism | messages/s | MB/s | range (messages/s) | CPU wait (max) |\n");
     printf("|---|---|---:|---:|---:|---:|\n");
+    for (m = 0; m < NTPUT; m++)
+        w[m] = wanted(o, TPUT_MECHS[m].key);
     for (si = 0; si < NSIZES; si++) {
         double lo, hi, bytes = (double)TPUT_SIZES[si];
         fmt_size(s, sizeof s, TPUT_SIZES[si]);
         for (m = 0; m < NTPUT; m++) {
+            if (!w[m])
+                continue;
             rate[si][m] = med_range(res->tput[si][m], n, &lo, &hi);
             printf("| %s | %s | %s | %.0f | %s - %s | %.0f %% |\n", s, TPUT_MECHS[m].label,
                    fmt_rate(b[0], 32, rate[si][m]), rate[si][m] * bytes / 1e6,
                    fmt_rate(b[1], 32, lo), fmt_rate(b[2], 32, hi),
                    max_of(res->tput_other[si][m], n));
         }
+        if (!wc)
+            continue;
         copy_cold[si] = med_range(res->copy[si][0], n, &lo, &hi);
-        printf("| %s | memcpy, single thread, 2 x %zu MiB buffers (beyond the caches) | | %.0f "
-               "| %.0f - %.0f MB/s | |\n", s, o->memcpy_buf >> 20, copy_cold[si] / 1e6, lo / 1e6,
-               hi / 1e6);
-        printf("| %s | memcpy, single thread, in cache (for reference) | | %.0f | | |\n", s,
+        printf("| %s | memcpy, one thread, 2 x %zu MiB buffers (beyond the caches) | | %.0f "
+               "| %.0f - %.0f MB/s | |\n", s, o->memcpy_buf >> 20, copy_cold[si] / 1e6,
+               lo / 1e6, hi / 1e6);
+        printf("| %s | memcpy, one thread, in cache (for reference) | | %.0f | | |\n", s,
                med(res->copy[si][1], n) / 1e6);
     }
     printf("\n| throughput ratio | measured | target | |\n|---|---:|---:|---|\n");
     for (m = 0; m <= T_DEFAULT; m++) {
-        char what[160];
         snprintf(what, sizeof what, "64 B messages/s: %s / Unix socket", TPUT_MECHS[m].label);
-        ratio_row(what, rate[0][m] / rate[0][T_UDS], 0, 10.0);
+        ratio_row(what, w[m] && w[T_UDS], rate[0][m], rate[0][T_UDS], 0, 10.0);
     }
     for (si = 1; si < NSIZES; si++)
         for (m = 0; m <= T_DEFAULT; m++) {
-            char what[160];
             snprintf(what, sizeof what, "%s MB/s: %s / memcpy beyond the caches",
                      fmt_size(s, sizeof s, TPUT_SIZES[si]), TPUT_MECHS[m].label);
-            ratio_row(what, rate[si][m] * (double)TPUT_SIZES[si] / copy_cold[si], 0, 0.5);
+            ratio_row(what, w[m] && wc, rate[si][m] * (double)TPUT_SIZES[si], copy_cold[si], 0,
+                      0.5);
         }
+    printf("\n");
+}
+
+static void report_cost(const struct options *o, const struct results *res)
+{
+    static const char *rows[3] = {
+        "rpc_publish() to one subscriber (copy in, queue, wake-up check), in a batch",
+        "receive: rpc_node_poll(0) + callback (copy out, check), a batch at a time",
+        "one message alone: rpc_publish() + rpc_node_poll(0) + callback",
+    };
+    char b[3][32], s[32];
+    int k;
+    if (!wanted(o, "cost"))
+        return;
+    printf("#### CPU cost per message, %s payload, one thread (publisher and subscriber "
+           "nodes in one process: no cache line changes cores)\n\n",
+           fmt_size(s, sizeof s, o->size));
+    printf("Batches of %d messages, %d batches per round; per round the median and the "
+           "fastest batch, then the median over the rounds.\n\n", BP_COST_BATCH,
+           o->quick ? 100 : COST_BATCHES);
+    printf("| step | median batch | fastest batch | median range |\n|---|---:|---:|---:|\n");
+    for (k = 0; k < 3; k++) {
+        double lo, hi, m = med_range(res->cost[k][0], o->rounds, &lo, &hi);
+        printf("| %s | %s | %s | %s - %s |\n", rows[k], fmt_ns(b[0], 32, m),
+               fmt_ns(b[1], 32, med(res->cost[k][1], o->rounds)), fmt_ns(b[2], 32, lo),
+               fmt_ns(b[0], 32, hi));
+    }
     printf("\n");
 }
 
@@ -743,19 +865,21 @@ static void report_throughput(const struct options *o, const struct results *res
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: bench_pubsub [--quick] [--rounds N] [--only latency|throughput]\n"
+            "usage: bench_pubsub [--quick] [--rounds N] [--only latency|throughput|cost]\n"
             "                    [--iterations N] [--messages N] [--size BYTES]\n"
-            "                    [--queue-size BYTES] [--name /PREFIX]\n"
+            "                    [--queue-size BYTES] [--name /PREFIX] [--mechanisms LIST]\n"
             "  --quick           smoke run: 1 round, 2000 round trips, 5000 messages\n"
             "  --rounds N        measure every mechanism N times (default 3; median and range)\n"
-            "  --only WHAT       only the latency or only the throughput part\n"
+            "  --only WHAT       only the latency, the throughput or the cost part\n"
             "  --iterations N    timed round trips per latency measurement (default 100000)\n"
             "  --messages N      timed 64 B messages per throughput measurement (default\n"
             "                    1000000; 4 KiB: N/5, 64 KiB: N/50)\n"
             "  --size BYTES      latency payload, 8..65536 (default 64)\n"
             "  --queue-size B    librpc queue size (default: the library's)\n"
             "  --name /PREFIX    segment name prefix (default /librpc_bench_ps; the pid is "
-            "appended)\n");
+            "appended)\n"
+            "  --mechanisms L    run only these (comma-separated), e.g. for a profiler: spin,\n"
+            "                    manual, sleep, default, cacheline, futex, uds, pipe, memcpy, cost\n");
 }
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -777,7 +901,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     uint64_t v, rounds = 0, iterations = 0, messages = 0;
     int i;
     memset(o, 0, sizeof *o);
-    o->latency = o->throughput = 1;
+    o->latency = o->throughput = o->cost = 1;
     o->size = 64;
     snprintf(o->prefix, sizeof o->prefix, "/librpc_bench_ps");
     for (i = 1; i < argc; i++) {
@@ -807,12 +931,15 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->queue_size = (size_t)v;
             continue;
         }
-        if (strcmp(a, "--only") == 0 && strcmp(next, "latency") == 0) {
-            o->throughput = 0;
-            continue;
+        if (strcmp(a, "--only") == 0) {
+            o->latency = strcmp(next, "latency") == 0;
+            o->throughput = strcmp(next, "throughput") == 0;
+            o->cost = strcmp(next, "cost") == 0;
+            if (o->latency + o->throughput + o->cost == 1)
+                continue;
         }
-        if (strcmp(a, "--only") == 0 && strcmp(next, "throughput") == 0) {
-            o->latency = 0;
+        if (strcmp(a, "--mechanisms") == 0) {
+            o->mechanisms = next;
             continue;
         }
         if (strcmp(a, "--name") == 0 && next[0] == '/' && strlen(next) < sizeof o->prefix) {
@@ -874,6 +1001,8 @@ int main(int argc, char **argv)
         report_latency(&o, res);
     if (rc == 0 && o.throughput)
         report_throughput(&o, res);
+    if (rc == 0 && o.cost)
+        report_cost(&o, res);
     read_first_line("/proc/loadavg", NULL, load, sizeof load);
     printf("- load average at end: %s\n", load);
     /* Whatever happened, leave no segment behind. */

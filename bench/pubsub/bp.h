@@ -22,6 +22,7 @@ enum bp_kind { BP_LIBRPC, BP_CACHELINE, BP_FUTEX, BP_UDS, BP_PIPE };
 enum bp_mode { BP_LATENCY, BP_THROUGHPUT };
 
 struct bp_mech {
+    const char *key;            /* for --mechanisms */
     const char *label;          /* table row */
     enum bp_kind kind;
     int spin_us;                /* librpc: rpc_config_set_spin_us */
@@ -66,6 +67,13 @@ struct bp_job {
 /* Ends: return 0, or -1 after recording the reason with bp_error(). */
 int bp_librpc_a(const struct bp_job *j);
 int bp_librpc_b(const struct bp_job *j);
+/* One process, one thread: j->count batches of BP_COST_BATCH messages from
+ * one manual node to another.  samples[b] = ns publishing batch b,
+ * samples[count + b] = ns receiving it, samples[2 count + b] = ns for as
+ * many messages each published and then received alone (the latency
+ * path's work). */
+int bp_librpc_cost(const struct bp_job *j);
+#define BP_COST_BATCH 32
 int bp_bare_a(const struct bp_job *j);
 int bp_bare_b(const struct bp_job *j);
 

@@ -118,7 +118,7 @@ static int read_msg(int fd, unsigned char *buf, size_t size)
 
 static int io_error(const struct bp_job *j, const char *what, uint64_t k)
 {
-    return bp_error(j->sh, "%s: %s at message %llu", j->m->label, what, (unsigned long long)k);
+    return bp_error(j->sh, "%s at message %llu", what, (unsigned long long)k);
 }
 
 static int stream_ping(const struct bp_job *j, unsigned char *out, unsigned char *in)

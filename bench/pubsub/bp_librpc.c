@@ -14,6 +14,10 @@
  * librpc's sequence number and the payload's stamps of every message and
  * copies the payload out; it reads the clock at message `warm` and at the
  * last one.
+ *
+ * Cost: both nodes in one process and one thread, so no cache line changes
+ * hands between cores: what remains is the instructions' own cost per
+ * rpc_publish and per message received.
  */
 #include "bp.h"
 
@@ -212,4 +216,86 @@ int bp_librpc_b(const struct bp_job *j)
     if (j->mode == BP_LATENCY)
         return run_end(j, "bench-pong", "ping", on_ping, 0);
     return run_end(j, "bench-sub", "data", on_data, 0);
+}
+
+/* ---- CPU cost per message, one thread ---- */
+
+static void on_cost(rpc_node *n, const rpc_message *m, void *user)
+{
+    struct end *e = user;
+    (void)n;
+    (void)take(e, m, e->k++);
+}
+
+static int cost_publish(struct end *pub)
+{
+    bp_stamp(pub->out, pub->j->size, pub->k++);
+    return publish(pub, "cost", pub->out);
+}
+
+/* Poll until the subscriber has taken `want` messages in all. */
+static int cost_receive(struct end *sub, uint64_t want)
+{
+    while (sub->k < want) {
+        int rc = rpc_node_poll(sub->node, 0);
+        if (rc < 0)
+            return lib_error(sub->j, "rpc_node_poll", rc);
+        if (rc == 0 || atomic_load(&sub->j->sh->errors) != 0)
+            return bp_error(sub->j->sh, "cost: published messages did not arrive");
+    }
+    return 0;
+}
+
+/* Publish a batch, then poll it in; then as many one at a time.  The
+ * samples get the three durations. */
+static int cost_batch(struct end *pub, struct end *sub, uint64_t b)
+{
+    const struct bp_job *j = pub->j;
+    uint64_t t0, t1, t2, t3, i;
+    t0 = bp_now();
+    for (i = 0; i < BP_COST_BATCH; i++)
+        if (cost_publish(pub) != 0)
+            return -1;
+    t1 = bp_now();
+    if (cost_receive(sub, sub->k + BP_COST_BATCH) != 0)
+        return -1;
+    t2 = bp_now();
+    for (i = 0; i < BP_COST_BATCH; i++)
+        if (cost_publish(pub) != 0 || cost_receive(sub, sub->k + 1) != 0)
+            return -1;
+    t3 = bp_now();
+    if (b < j->count) {
+        j->samples[b] = t1 - t0;
+        j->samples[j->count + b] = t2 - t1;
+        j->samples[2 * j->count + b] = t3 - t2;
+    }
+    return 0;
+}
+
+int bp_librpc_cost(const struct bp_job *j)
+{
+    struct end pub, sub;
+    uint64_t b;
+    int rc;
+    memset(&pub, 0, sizeof pub);
+    memset(&sub, 0, sizeof sub);
+    pub.j = sub.j = j;
+    pub.out = calloc(1, j->size + 1);
+    sub.in = calloc(1, j->size + 1);
+    if (pub.out == NULL || sub.in == NULL)
+        rc = bp_error(j->sh, "out of memory");
+    else if ((rc = make_node(j, "cost-sub", 1, &sub.node)) == 0 &&
+             (rc = make_node(j, "cost-pub", 1, &pub.node)) == 0 &&
+             (rc = rpc_subscribe(sub.node, BP_GROUP, "cost", on_cost, &sub)) != 0)
+        rc = lib_error(j, "rpc_subscribe", rc);
+    /* The first j->warm batches fault the queue in and warm the caches. */
+    for (b = 0; rc == 0 && b < j->warm + j->count; b++)
+        rc = cost_batch(&pub, &sub, b < j->warm ? UINT64_MAX : b - j->warm);
+    if (pub.node != NULL && rpc_node_destroy(pub.node) != 0)
+        rc = bp_error(j->sh, "cost: rpc_node_destroy failed");
+    if (sub.node != NULL && rpc_node_destroy(sub.node) != 0)
+        rc = bp_error(j->sh, "cost: rpc_node_destroy failed");
+    free(pub.out);
+    free(sub.in);
+    return rc;
 }
