@@ -195,6 +195,33 @@ static int install_image(struct run *r)
 
 /* ---- looking from outside -------------------------------------------- */
 
+/* The endpoint list of a valid segment: terminated names, slots in range;
+ * clean-up refuses while we look attached, and the segment stays. */
+static void observe_endpoints(const struct run *r, const rpc_domain_info *info)
+{
+    static rpc_endpoint_info eps[64];
+    int n = rpc_domain_list_endpoints(g_cfg, eps, 64), rc;
+    unsigned i;
+    fz_check_rc("rpc_domain_list_endpoints", n);
+    FZ_ASSERT(n >= 0, "list_endpoints failed on a valid segment: %d", n);
+    for (i = 0; i < (unsigned)n && i < 64; i++) {
+        FZ_ASSERT(strnlen(eps[i].group, sizeof eps[i].group) < sizeof eps[i].group &&
+                      strnlen(eps[i].topic, sizeof eps[i].topic) < sizeof eps[i].topic &&
+                      strnlen(eps[i].node, sizeof eps[i].node) < sizeof eps[i].node,
+                  "endpoint name not terminated");
+        FZ_ASSERT(eps[i].slot < info->max_nodes, "endpoint slot %u of %u", eps[i].slot,
+                  info->max_nodes);
+    }
+    if (r->knob[FZK_FLAGS] & FZK_NO_MEMBERSHIP) {
+        /* Nobody attached: the wait ends at once. */
+        rc = rpc_domain_wait_orphaned(g_cfg);
+        FZ_ASSERT(rc == 0, "wait_orphaned on an orphan: %d", rc);
+    } else {
+        rc = rpc_domain_cleanup(g_cfg, 0);
+        FZ_ASSERT(rc == RPC_EBUSY, "cleanup of an attached segment returned %d", rc);
+    }
+}
+
 /* rpc_domain_stat, _list_nodes and _active_nodes must agree with each other
  * and with what the harness holds. */
 static void observe(const struct run *r)
@@ -239,6 +266,7 @@ static void observe(const struct run *r)
         FZ_ASSERT(nodes[i].slot < info.max_nodes && (i == 0 || nodes[i].slot > nodes[i - 1].slot),
                   "listed slot %u out of order or range", nodes[i].slot);
     }
+    observe_endpoints(r, &info);
 }
 
 /* ---- taking part ------------------------------------------------------- */

@@ -75,12 +75,24 @@ fi
 
 rm -rf "$work/seeds"
 mkdir -p "$work/seeds"
-run_tracked "$work/seeds.log" "$bindir/make_seeds" "$work/seeds/fuzz_segment" &&
-    run_tracked "$work/seeds_names.log" "$bindir/make_seeds" --names "$work/seeds/fuzz_names" ||
-    { cat "$work/seeds.log" "$work/seeds_names.log" >&2; echo "fuzz: seeds failed" >&2; exit 1; }
+if ! run_tracked "$work/seeds.log" "$bindir/make_seeds" "$work/seeds/fuzz_segment" ||
+    ! run_tracked "$work/seeds_names.log" "$bindir/make_seeds" --names "$work/seeds/fuzz_names"; then
+    cat "$work/seeds.log" "$work/seeds_names.log" >&2
+    echo "fuzz: seeds failed" >&2
+    exit 1
+fi
 
 FUZZ_SKIP_KNOWN=${FUZZ_SKIP_KNOWN-1}
 export FUZZ_SKIP_KNOWN
+# Crash, leak, timeout and OOM inputs libFuzzer wrote for a target.
+count_artifacts() {
+    n=0
+    for f in "$work/artifacts/$1"-*; do
+        [ -e "$f" ] && n=$((n + 1))
+    done
+    echo "$n"
+}
+
 per=$((secs / 2))
 [ "$per" -ge 1 ] || per=1
 status=0
@@ -91,14 +103,16 @@ for target in fuzz_segment fuzz_names; do
         *) max_len=1024 ;;
     esac
     mkdir -p "$work/corpus/$target"
-    before=$(ls "$work/artifacts" | grep -c "^$target-")
+    before=$(count_artifacts "$target")
     # One process (what -jobs=1 would give, without its log-file detour).
+    # shellcheck disable=SC2086
     run_tracked "$work/$target.log" "$bindir/$target" \
-        -max_total_time="$per" -timeout=5 -rss_limit_mb=2048 -max_len="$max_len" \
-        -print_final_stats=1 -artifact_prefix="$work/artifacts/$target-" ${FUZZ_ARGS:-} \
+        -max_total_time="$per" -timeout="${FUZZ_TIMEOUT:-5}" -rss_limit_mb=2048 \
+        -max_len="$max_len" -print_final_stats=1 \
+        -artifact_prefix="$work/artifacts/$target-" ${FUZZ_ARGS:-} \
         "$work/corpus/$target" "$work/seeds/$target"
     rc=$?
-    after=$(ls "$work/artifacts" | grep -c "^$target-")
+    after=$(count_artifacts "$target")
     log=$work/$target.log
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
