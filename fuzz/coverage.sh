@@ -35,10 +35,9 @@ for target in fuzz_segment fuzz_names; do
         [ -d "$d" ] && dirs="$dirs $d"
     done
     [ -n "$dirs" ] || { echo "coverage: no corpus for $target in $work" >&2; status=1; continue; }
-    # -runs=0: execute the corpus once, no mutations.  Known bugs are
-    # skipped so that one crash does not end the pass.
+    # -runs=0: execute the corpus once, no mutations.
     # shellcheck disable=SC2086
-    FUZZ_SKIP_KNOWN=1 LLVM_PROFILE_FILE="$out/$target-%p.profraw" \
+    LLVM_PROFILE_FILE="$out/$target-%p.profraw" \
         "$build/bin/$target" -runs=0 -timeout=20 $dirs >"$out/$target.log" 2>&1 &
     pid=$!
     wait "$pid" || { echo "coverage: $target failed, see $out/$target.log" >&2; status=1; }

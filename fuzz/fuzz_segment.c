@@ -43,7 +43,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char g_name[64];
 static rpc_config *g_cfg;
 static int g_verbose;             /* $FUZZ_VERBOSE: one line per input */
-static int g_skip_known;          /* $FUZZ_SKIP_KNOWN: see known_bug() */
 static unsigned char g_payload[1024];
 
 /* What one run saw, for the checks made in callbacks and at the end. */
@@ -72,10 +71,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fz_sweep_stale();
     snprintf(g_name, sizeof g_name, "/librpc_fz_%ld", (long)getpid());
     g_verbose = getenv("FUZZ_VERBOSE") != NULL;
-    {
-        const char *e = getenv("FUZZ_SKIP_KNOWN");
-        g_skip_known = e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
-    }
     g_cfg = fz_config(g_name);
     for (i = 0; i < sizeof g_payload; i++)
         g_payload[i] = (unsigned char)(i * 31u + 7u);
@@ -465,38 +460,6 @@ static void check_no_locks_left(int fd)
               (long long)fl.l_start);
 }
 
-/*
- * Library bugs found by this target and not fixed yet (docs/fuzzing.md,
- * each with an input in fuzz/regressions/fuzz_segment/).  With
- * $FUZZ_SKIP_KNOWN=1, inputs that would hit them are rejected, so a
- * timed run explores past them; the regression replay never sets it.
- *   1. check_header() accepts a subscription table (heap_off) or queue
- *      pool (ring_pool_off) that is not 8-aligned: misaligned atomics.
- *   2. rpci_cons_peek() accepts a queue head that is not 8-aligned: a
- *      misaligned record header, read up to 3 bytes past the queue (and
- *      past the segment's end for the last queue).
- * Remove an entry when the library is fixed.
- */
-static int known_bug(const struct run *r)
-{
-    uint64_t pool = r->hdr.ring_pool_off, block = r->hdr.ring_block_size, n, i;
-    if ((r->hdr.heap_off & 7) != 0 || (pool & 7) != 0)
-        return 1;
-    if (block <= RPCL_RING_HDR_SIZE || pool > r->size)
-        return 0;
-    n = (r->size - pool) / block;   /* whole blocks in the image */
-    if (n > r->hdr.ring_count)
-        n = r->hdr.ring_count;
-    for (i = 0; i < n; i++) {
-        uint64_t head;
-        memcpy(&head, r->img + pool + i * block + offsetof(struct rpcl_ring, head),
-               sizeof head);
-        if ((head & 7) != 0)
-            return 1;
-    }
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct run r;
@@ -510,8 +473,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(&r.hdr, data, sizeof r.hdr);
     if (size >= FZ_KNOB_OFF + sizeof r.knob)
         memcpy(r.knob, data + FZ_KNOB_OFF, sizeof r.knob);
-    if (g_skip_known && known_bug(&r))
-        return -1;
     fd = install_image(&r);
     observe(&r);
     {

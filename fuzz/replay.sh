@@ -4,8 +4,6 @@
 # Each input runs in its own process, so every failing one is reported.
 # Exits non-zero if any input crashes or fails an oracle.
 set -u
-# Known bugs must reproduce here until they are fixed.
-unset FUZZ_SKIP_KNOWN
 bindir=$1
 shift
 log=${TMPDIR:-/tmp}/librpc_replay_$$.log

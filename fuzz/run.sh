@@ -10,7 +10,9 @@
 # Environment: CC (default clang), FUZZ_BUILD_DIR (default build-fuzz in the
 # source tree), FUZZ_WORK_DIR (corpus, logs, crash files; default
 # $FUZZ_BUILD_DIR/fuzz-work), FUZZ_BIN_DIR (use targets built there instead
-# of building), FUZZ_ARGS (extra libFuzzer flags, e.g. -jobs=2).
+# of building), FUZZ_ARGS (extra libFuzzer flags, word-split, e.g.
+# "-only_ascii=1"), FUZZ_TIMEOUT (seconds one input may take before it
+# counts as a hang; default 5).
 # Prints executions, exec/s, coverage and crashes per target; exits
 # non-zero on any crash, oracle failure, leak or timeout.
 #
@@ -82,8 +84,6 @@ if ! run_tracked "$work/seeds.log" "$bindir/make_seeds" "$work/seeds/fuzz_segmen
     exit 1
 fi
 
-FUZZ_SKIP_KNOWN=${FUZZ_SKIP_KNOWN-1}
-export FUZZ_SKIP_KNOWN
 # Crash, leak, timeout and OOM inputs libFuzzer wrote for a target.
 count_artifacts() {
     n=0
