@@ -21,7 +21,8 @@
  * exit status is 0 when every operation succeeded and no segment is left.
  *
  * Usage: bench_lifecycle [--iterations N] [--kill-trials N] [--quick]
- *                        [--name /NAME]
+ *                        [--name /NAME] [--receive thread|manual]
+ *                        [--spin-us N] [--max-subs N]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <librpc/librpc.h>
@@ -374,16 +375,24 @@ struct options {
     long iterations;
     long warmup;
     long kill_trials;
+    int manual;        /* --receive manual */
+    long spin_us;      /* --spin-us, -2: the default */
+    long max_subs;     /* --max-subs, 0: the default */
 };
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bench_lifecycle [--iterations N] [--kill-trials N] [--quick] [--name /NAME]\n"
+            "                       [--receive thread|manual] [--spin-us N] [--max-subs N]\n"
             "  --iterations N   samples per measurement (default %ld)\n"
             "  --kill-trials N  SIGKILL trials for the reclaim time (default %d)\n"
             "  --quick          %ld iterations, %d trials: a smoke run\n"
-            "  --name /NAME     segment name (default /librpc_bench_<pid>)\n",
+            "  --name /NAME     segment name (default /librpc_bench_<pid>)\n"
+            "configuration of the nodes and segments (default: the library's):\n"
+            "  --receive thread|manual  receive mode of the nodes\n"
+            "  --spin-us N      receivers' spin before sleeping (-1: never sleep)\n"
+            "  --max-subs N     subscription-table size of the segments\n",
             DEFAULT_ITERATIONS, DEFAULT_KILL_TRIALS, QUICK_ITERATIONS, QUICK_KILL_TRIALS);
 }
 
@@ -406,6 +415,9 @@ static int parse_args(int argc, char **argv, struct options *o)
     int i;
     o->iterations = DEFAULT_ITERATIONS;
     o->kill_trials = DEFAULT_KILL_TRIALS;
+    o->manual = 0;
+    o->spin_us = -2;
+    o->max_subs = 0;
     snprintf(g_name, sizeof g_name, "/librpc_bench_%ld", (long)getpid());
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--iterations") == 0) {
@@ -419,6 +431,21 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->kill_trials = QUICK_KILL_TRIALS;
         } else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
             snprintf(g_name, sizeof g_name, "%s", argv[++i]);
+        } else if (strcmp(argv[i], "--receive") == 0 && i + 1 < argc) {
+            i++;
+            if (strcmp(argv[i], "manual") != 0 && strcmp(argv[i], "thread") != 0)
+                return -1;
+            o->manual = strcmp(argv[i], "manual") == 0;
+        } else if (strcmp(argv[i], "--spin-us") == 0 && i + 1 < argc) {
+            if (strcmp(argv[++i], "-1") == 0)
+                o->spin_us = -1;
+            else if (strcmp(argv[i], "0") == 0)
+                o->spin_us = 0;
+            else if (parse_count(argv[i], &o->spin_us) != 0)
+                return -1;
+        } else if (strcmp(argv[i], "--max-subs") == 0) {
+            if (parse_count(argv[++i], &o->max_subs) != 0)
+                return -1;
         } else if (strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             exit(0);
@@ -465,6 +492,12 @@ static void print_machine(const struct options *o)
     char cpu[128];
     printf("librpc %s bench_lifecycle: segment %s, %ld iterations (+%ld warm-up), "
            "%ld kill trials\n", rpc_version(), g_name, o->iterations, o->warmup, o->kill_trials);
+    printf("configuration: receive %s", o->manual ? "manual" : "thread");
+    if (o->spin_us != -2)
+        printf(", spin %ld us", o->spin_us);
+    if (o->max_subs != 0)
+        printf(", max subs %ld", o->max_subs);
+    printf("%s\n", o->spin_us == -2 && o->max_subs == 0 ? " (library defaults)" : "");
     cpu_model(cpu, sizeof cpu);
     if (uname(&u) == 0)
         printf("%s, %ld CPUs online, %s %s %s\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
@@ -524,7 +557,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if ((rc = rpc_config_create(&cfg)) != 0 || (rc = rpc_config_set_shm_name(cfg, g_name)) != 0) {
+    if ((rc = rpc_config_create(&cfg)) != 0 || (rc = rpc_config_set_shm_name(cfg, g_name)) != 0 ||
+        (o.manual && (rc = rpc_config_set_receive_mode(cfg, RPC_RECEIVE_MANUAL)) != 0) ||
+        (o.spin_us != -2 && (rc = rpc_config_set_spin_us(cfg, (int)o.spin_us)) != 0) ||
+        (o.max_subs != 0 && (rc = rpc_config_set_max_subs(cfg, (unsigned)o.max_subs)) != 0)) {
         fail("configuration", rc);
         rpc_config_destroy(cfg);
         return 2;
