@@ -20,6 +20,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,21 +43,25 @@ const char *const rpcctl_scan_reasons[] = {
  * segment.  Larger than the header, so a file this large that the library
  * calls truncated or half-made has had its header checked.
  */
-size_t rpcctl_scan_min_size(void)
+static size_t min_size = 4096;
+static pthread_once_t min_size_once = PTHREAD_ONCE_INIT;
+
+static void compute_min_size(void)
 {
-    static size_t min;
     rpc_config *cfg;
 
-    if (min)
-        return min;
-    min = 4096;
-    if (rpc_config_create(&cfg) == 0) {
-        if (rpc_config_set_max_nodes(cfg, 1) == 0 && rpc_config_set_max_subs(cfg, 1) == 0 &&
-            rpc_config_set_max_msg_size(cfg, 0) == 0 && rpc_config_set_queue_size(cfg, 4096) == 0)
-            min = rpc_config_required_shm_size(cfg);
-        rpc_config_destroy(cfg);
-    }
-    return min;
+    if (rpc_config_create(&cfg) != 0)
+        return;
+    if (rpc_config_set_max_nodes(cfg, 1) == 0 && rpc_config_set_max_subs(cfg, 1) == 0 &&
+        rpc_config_set_max_msg_size(cfg, 0) == 0 && rpc_config_set_queue_size(cfg, 4096) == 0)
+        min_size = rpc_config_required_shm_size(cfg);
+    rpc_config_destroy(cfg);
+}
+
+size_t rpcctl_scan_min_size(void)
+{
+    pthread_once(&min_size_once, compute_min_size); /* watch asks from many threads */
+    return min_size;
 }
 
 static void set_reason(struct scan_entry *e, enum scan_kind kind, const char *fmt, ...)

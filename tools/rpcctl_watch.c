@@ -23,9 +23,10 @@
  * wait_orphaned and cleanup open for writing but write nothing, and none of
  * those events (open, close, access) is watched.
  *
- * The main thread alone receives SIGINT, SIGTERM and SIGHUP (the others
- * block them); it then waits for a removal in progress to log its line and
- * ends the process, which also ends the threads blocked in the kernel.
+ * SIGINT, SIGTERM and SIGHUP reach the main thread as a readable
+ * descriptor (see setup_signals); it then waits for a removal in progress
+ * to log its line and ends the process, which also ends the threads
+ * blocked in the kernel.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -33,6 +34,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -43,6 +45,7 @@
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/inotify.h>
+#include <sys/signalfd.h>
 #endif
 
 const char rpcctl_usage_watch[] =
@@ -124,11 +127,6 @@ static int init_condition(void)
 }
 
 static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
 
 /* ---- log ---- */
 
@@ -290,6 +288,7 @@ static void step_live(struct wstate *s, const struct scan_entry *e, unsigned gen
     s->last = SCAN_LIVE;
     s->reported = 0;
     s->orphan_since = 0;
+    s->confirmed = 0;
     err = rpc_domain_wait_orphaned(s->cfg);
     if (err == 0) {
         s->confirmed = 1;
@@ -304,8 +303,12 @@ static void step_live(struct wstate *s, const struct scan_entry *e, unsigned gen
     }
 }
 
-/* Remove an orphan (the library decides again); logs what it did. */
-static void remove_orphan(struct wstate *s, const struct scan_entry *e, unsigned gen)
+/*
+ * Remove an orphan (the library decides again); logs what it did.  left:
+ * wait_orphaned saw the last member go, which may have been a clean exit
+ * whose unlink races with us (then ENOENT, or no node left behind).
+ */
+static void remove_orphan(struct wstate *s, const struct scan_entry *e, unsigned gen, int left)
 {
     char nodes[sizeof e->detail] = "";
     int err;
@@ -313,8 +316,13 @@ static void remove_orphan(struct wstate *s, const struct scan_entry *e, unsigned
     pthread_rwlock_rdlock(&W.removing);
     describe_orphan(s, e, nodes, sizeof nodes);
     err = rpc_domain_cleanup(s->cfg, 0);
-    if (err == 0) {
+    if (err == 0 && e->info.valid && e->info.registered_nodes == 0)
+        wlog(s->w->name, "last process left, segment removed (by watch: %s)", nodes);
+    else if (err == 0)
         wlog(s->w->name, "removed orphaned segment: %s", nodes);
+    else if (err == RPC_ENOENT && left)
+        wlog(s->w->name, "last process left, segment removed");
+    if (err == 0 || (err == RPC_ENOENT && left)) {
         s->last = SCAN_GONE;
         s->last_err = 0;
     }
@@ -343,6 +351,7 @@ static void step_orphan(struct wstate *s, const struct scan_entry *e, unsigned g
 {
     int tiny = e->info.size < rpcctl_scan_min_size();
     uint64_t grace = tiny ? EMPTY_GRACE_MS : CONFIRM_MS, now = mono_ms();
+    int left = s->confirmed;
 
     if (!s->orphan_since || s->orphan_size != e->info.size) {
         s->orphan_since = now;
@@ -354,7 +363,7 @@ static void step_orphan(struct wstate *s, const struct scan_entry *e, unsigned g
     }
     s->confirmed = 0;
     if (W.cleanup) {
-        remove_orphan(s, e, gen);
+        remove_orphan(s, e, gen, left);
         return;
     }
     if (!s->reported) {
@@ -369,25 +378,28 @@ static void step_orphan(struct wstate *s, const struct scan_entry *e, unsigned g
     wait_change(s->w, gen, POLL_MS);
 }
 
-/* Not there, or not a librpc segment; returns 1 when the thread must end. */
+/*
+ * Not there, or not a librpc segment; returns 1 when the thread must end.
+ * Gone right after wait_orphaned saw the last member go: the last process
+ * left and removed it (its unlink came after the wait's check).
+ */
 static int step_other(struct wstate *s, const struct scan_entry *e, unsigned gen)
 {
-    if (W.all && retire(s->w, gen))
-        return 1;
-    if (W.all)
-        return 0; /* it changed meanwhile: look again */
-    if (e->kind == SCAN_GONE) {
-        if (s->last == -1)
-            wlog(s->w->name, "does not exist; waiting for it to appear");
-        else if (s->last != SCAN_GONE)
-            wlog(s->w->name, "no longer exists");
-    } else if (s->last != (int)e->kind) {
+    int was_librpc = s->last == SCAN_LIVE || s->last == SCAN_ORPHAN;
+
+    if (e->kind == SCAN_GONE && was_librpc)
+        wlog(s->w->name, s->confirmed ? "last process left, segment removed" : "no longer exists");
+    else if (e->kind == SCAN_GONE && s->last == -1 && !W.all)
+        wlog(s->w->name, "does not exist; waiting for it to appear");
+    else if (e->kind != SCAN_GONE && s->last != (int)e->kind && !W.all)
         wlog(s->w->name, "not watched: %s: %s; waiting for it to change",
              rpcctl_scan_reasons[e->kind], e->detail);
-    }
     s->last = (int)e->kind;
+    s->confirmed = 0;
     s->orphan_since = 0;
     s->reported = 0;
+    if (W.all)
+        return retire(s->w, gen); /* 0: it changed meanwhile, look again */
     wait_change(s->w, gen, e->kind == SCAN_UNREADABLE ? ERROR_RETRY_MS : FOREVER);
     return 0;
 }
@@ -409,8 +421,6 @@ static void *watcher_main(void *arg)
     for (;;) {
         unsigned gen = current_gen(s.w);
         look(&s, &e);
-        if (e.kind != SCAN_ORPHAN)
-            s.confirmed = 0;
         if (e.kind == SCAN_LIVE)
             step_live(&s, &e, gen);
         else if (e.kind == SCAN_ORPHAN)
@@ -613,44 +623,115 @@ static int read_events(int fd)
 }
 #endif
 
-/* Block the stop signals in every thread but while the main one waits. */
-static int setup_signals(sigset_t *waitmask)
+/*
+ * The stop signals reach the main thread's select() as a readable
+ * descriptor: on Linux a signalfd (the signals are blocked in every thread
+ * and never run a handler), elsewhere a pipe a handler writes to.  Either
+ * way a signal that comes just before select() is not lost, and no handler
+ * runs in a thread that is waiting in the kernel for a lock.
+ */
+#ifdef __linux__
+static int setup_signals(const sigset_t *set)
+{
+    int fd;
+
+    if (pthread_sigmask(SIG_BLOCK, set, NULL) != 0)
+        return -1;
+    fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return fd;
+}
+
+/* The signal that arrived, or 0. */
+static int take_signal(int fd)
+{
+    struct signalfd_siginfo si;
+
+    return read(fd, &si, sizeof si) == (ssize_t)sizeof si ? (int)si.ssi_signo : 0;
+}
+#else
+static int wake_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+
+    stop_signal = sig;
+    (void)!write(wake_pipe[1], "", 1);
+    errno = saved;
+}
+
+static int setup_signals(const sigset_t *set)
 {
     static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-    struct sigaction sa, old;
-    sigset_t block;
+    struct sigaction sa;
     size_t i;
 
+    if (pipe(wake_pipe) != 0)
+        return -1;
+    for (i = 0; i < 2; i++) {
+        fcntl(wake_pipe[i], F_SETFL, O_NONBLOCK);
+        fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+    }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigemptyset(&block);
-    for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-            continue; /* nohup: stays ignored */
-        sigaction(sigs[i], &sa, NULL);
-        sigaddset(&block, sigs[i]);
-    }
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL); /* a closed log must not kill the watcher */
-    return pthread_sigmask(SIG_BLOCK, &block, waitmask);
+    for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (sigismember(set, sigs[i]))
+            sigaction(sigs[i], &sa, NULL);
+    return wake_pipe[0];
+}
+
+static int take_signal(int fd)
+{
+    char c;
+
+    while (read(fd, &c, 1) == 1)
+        ;
+    return stop_signal;
+}
+#endif
+
+/* SIGINT, SIGTERM and SIGHUP, but not those the caller ignores (nohup, a
+ * background job of a shell): they stay ignored. */
+static void stop_signals(sigset_t *set)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    struct sigaction old, ign;
+    size_t i;
+
+    sigemptyset(set);
+    for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaddset(set, sigs[i]);
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, NULL); /* a closed log must not kill the watcher */
 }
 
 /* Wait for events or a signal until stopped. */
-static void main_loop(int fd, const sigset_t *waitmask)
+static void main_loop(int fd, int sigfd)
 {
     while (!stop_signal) {
-        struct timespec poll = { POLL_MS / 1000, (POLL_MS % 1000) * 1000000L };
+        struct timeval poll = { POLL_MS / 1000, (POLL_MS % 1000) * 1000 };
+        int nfds = (fd > sigfd ? fd : sigfd) + 1;
         fd_set rd;
         int rc;
 
         FD_ZERO(&rd);
+        FD_SET(sigfd, &rd);
         if (fd >= 0)
             FD_SET(fd, &rd);
-        rc = pselect(fd >= 0 ? fd + 1 : 0, &rd, NULL, NULL, fd >= 0 ? NULL : &poll, waitmask);
+        rc = select(nfds, &rd, NULL, NULL, fd >= 0 ? NULL : &poll);
         if (rc < 0 && errno != EINTR)
             break;
-        if (fd >= 0 && rc > 0 && read_events(fd) < 0) {
+        if (rc > 0 && FD_ISSET(sigfd, &rd)) {
+            int sig = take_signal(sigfd);
+            if (sig)
+                stop_signal = sig;
+            continue;
+        }
+        if (fd >= 0 && rc > 0 && FD_ISSET(fd, &rd) && read_events(fd) < 0) {
             wlog(NULL, "%s is no longer followed (unmounted?): looking every second instead",
                  CLI_SHM_DIR);
             close(fd);
@@ -665,15 +746,18 @@ static void main_loop(int fd, const sigset_t *waitmask)
 
 int rpcctl_run_watch(const struct opts *o, rpc_config *cfg)
 {
-    sigset_t waitmask;
+    sigset_t stops;
     unsigned found;
-    int fd, err;
+    int fd, sigfd, err;
 
     W.all = o->all;
     W.cleanup = o->cleanup;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if ((err = init_condition()) != 0 || (err = setup_signals(&waitmask)) != 0) {
-        cli_error(&rpcctl_ctx, "cannot start: %s: retry, or report this", strerror(err));
+    /* Before any thread starts, so that they all inherit the mask. */
+    stop_signals(&stops);
+    if ((err = init_condition()) != 0 || (sigfd = setup_signals(&stops)) < 0) {
+        cli_error(&rpcctl_ctx, "cannot start: %s: retry, or report this",
+                  strerror(err ? err : errno));
         return CLI_EXIT_OTHER;
     }
     /* Follow the directory before the first look, so nothing is missed. */
@@ -697,7 +781,7 @@ int rpcctl_run_watch(const struct opts *o, rpc_config *cfg)
         w->running = 1;
         start_thread(w);
     }
-    main_loop(fd, &waitmask);
+    main_loop(fd, sigfd);
     wlog(NULL, "stopping (signal %d)", (int)stop_signal);
     /* Let a removal in progress finish and log; then end every thread. */
     pthread_rwlock_wrlock(&W.removing);

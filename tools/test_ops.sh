@@ -108,6 +108,10 @@ start_echo() {
     name=$2
     shift 2
     NAMES="$NAMES $name"
+    # Empty the files first: the child truncates them only once it runs,
+    # and a tag used before must not look ready.
+    : >"$TMP/$tag.out"
+    : >"$TMP/$tag.err"
     "$R" --name "$name" echo "$@" >"$TMP/$tag.out" 2>"$TMP/$tag.err" &
     EPID=$!
     PIDS="$PIDS $EPID"
