@@ -154,15 +154,15 @@ fail:
 
 /* ---- the parent --------------------------------------------------------- */
 
-/* Before joining: say what is there already.  Returns 1 when others use
- * the domain (the segment will then outlive the demo). */
-static int describe_domain(const rpc_config *cfg, const char *name)
+/* Before joining: say what is there already.  If others use the domain,
+ * the segment will outlive the demo, which report_segment() then says. */
+static void describe_domain(const rpc_config *cfg, const char *name)
 {
     rpc_domain_info d;
     int rc = rpc_domain_stat(cfg, &d);
     if (rc != 0) {
         printf("librpc demo: domain %s (cannot examine it: %s)\n", name, rpc_strerror(rc));
-        return 0;
+        return;
     }
     if (!d.exists)
         printf("librpc demo: domain %s (no segment yet)\n", name);
@@ -172,7 +172,6 @@ static int describe_domain(const rpc_config *cfg, const char *name)
     else
         printf("librpc demo: domain %s has an orphaned segment (%s); joining repairs it\n",
                name, d.valid ? "left by a crash" : rpc_strerror(d.status));
-    return d.exists && d.attached;
 }
 
 /* After both left: is the segment gone? */
