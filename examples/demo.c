@@ -233,6 +233,8 @@ int main(void)
     pid_t pid;
     int rc, status, bad = 0;
 
+    /* Output piped into e.g. head must not kill us before we clean up. */
+    signal(SIGPIPE, SIG_IGN);
     /* The configuration picks up $LIBRPC_SHM_NAME, if set. */
     if ((rc = rpc_config_create(&cfg)) != 0)
         return failed("rpc_config_create", rc);
