@@ -35,15 +35,22 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define LIST_PERIOD_MS 20u
+#ifndef P_PIDFD
+#define CHAOS_P_PIDFD 3   /* waitid() on a pidfd (Linux 5.4) */
+#else
+#define CHAOS_P_PIDFD P_PIDFD
+#endif
 #define TERM_GRACE_MS 30000u
 #define HELLO_WAIT_MS 10000u
 #define LIST_ERROR_LIMIT_MS 2000u
@@ -85,6 +92,8 @@ struct worker {
     int crash_hook;          /* started with LIBRPC_TEST_CRASH_AT=init */
     uint64_t stopped_until;  /* SIGSTOPped until then (0: running) */
     int slow_death_shown;
+    int pidfd;               /* readable once it died (-1: none) */
+    int dead;                /* its death was seen (not necessarily reaped) */
 };
 
 /* A worker instance that died, until its nodes leave the list. */
@@ -97,7 +106,7 @@ struct dead {
     int crashed;             /* died without clean-up (by a signal) */
     int flagged;
     unsigned long starts;    /* g_n.all_starts at the death: did anyone join since? */
-    uint64_t reaped;         /* when we reaped it */
+    uint64_t reaped;         /* when the reaper saw it dead */
 };
 
 static struct worker g_w[CHAOS_MAX_WORKERS];
@@ -129,6 +138,21 @@ static struct {
 } g_n;
 
 /* ---- small helpers ------------------------------------------------------ */
+
+/* This thread's run-queue delay so far (ns; 0 when the kernel does not say). */
+static uint64_t run_delay_ns(void)
+{
+    static int fd = -2;
+    char buf[128];
+    unsigned long long cpu, wait;
+    ssize_t n;
+    if (fd == -2)
+        fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || (n = pread(fd, buf, sizeof buf - 1, 0)) <= 0)
+        return 0;
+    buf[n] = '\0';
+    return sscanf(buf, "%llu %llu", &cpu, &wait) == 2 ? (uint64_t)wait : 0;
+}
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -265,6 +289,8 @@ static void spawn(struct worker *w)
     w->early_kill_at = 0;
     w->stopped_until = 0;
     w->slow_death_shown = 0;
+    w->dead = 0;
+    w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);   /* close-on-exec by default */
     g_n.all_starts++;
     g_n.starts += (unsigned long)g_running_phase;
     g_n.hooks += (unsigned long)w->crash_hook;
@@ -351,7 +377,7 @@ static void kill_event(void)
     struct worker *cand[CHAOS_MAX_WORKERS];
     unsigned n = 0, i;
     for (i = 0; i < opt.workers; i++)
-        if (g_w[i].pid != 0 && g_w[i].sent_sig == 0)
+        if (g_w[i].pid != 0 && g_w[i].sent_sig == 0 && !g_w[i].dead)
             cand[n++] = &g_w[i];
     if (n == 0)
         return;
@@ -438,25 +464,38 @@ static int read_reports(struct worker *w)
     }
 }
 
+static void death_seen(struct worker *w);
+
+/* Wait up to timeout_ms for reports and deaths, and take them in. */
 static void poll_reports(unsigned timeout_ms)
 {
-    struct pollfd pf[CHAOS_MAX_WORKERS];
-    struct worker *who[CHAOS_MAX_WORKERS];
+    struct pollfd pf[2 * CHAOS_MAX_WORKERS];
+    struct worker *who[2 * CHAOS_MAX_WORKERS];
     unsigned i, n = 0;
-    for (i = 0; i < opt.workers; i++)
+    for (i = 0; i < opt.workers; i++) {
         if (g_w[i].fd >= 0) {
             pf[n].fd = g_w[i].fd;
             pf[n].events = POLLIN;
             who[n++] = &g_w[i];
         }
+        if (g_w[i].pidfd >= 0) {
+            pf[n].fd = g_w[i].pidfd;
+            pf[n].events = POLLIN;
+            who[n++] = &g_w[i];
+        }
+    }
     if (poll(pf, n, (int)timeout_ms) <= 0)
         return;
-    for (i = 0; i < n; i++)
-        if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
-            if (read_reports(who[i])) {
-                close(who[i]->fd);
-                who[i]->fd = -1;
-            }
+    for (i = 0; i < n; i++) {
+        if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (pf[i].fd == who[i]->pidfd)
+            death_seen(who[i]);
+        else if (read_reports(who[i])) {
+            close(who[i]->fd);
+            who[i]->fd = -1;
+        }
+    }
 }
 
 /* ---- deaths ---------------------------------------------------------------- */
@@ -503,7 +542,7 @@ static void judge_exit(struct worker *w, int status)
     }
 }
 
-static void add_dead(const struct worker *w, int crashed)
+static void add_dead(const struct worker *w, int crashed, uint64_t died)
 {
     struct dead *d;
     if (g_ndead == g_capdead) {
@@ -517,20 +556,90 @@ static void add_dead(const struct worker *w, int crashed)
     d = &g_dead[g_ndead++];
     memset(d, 0, sizeof *d);
     d->pid = w->pid;
-    d->death_wall = chaos_wall_ns();
-    d->t0 = w->sent_sig ? w->kill_ns : chaos_mono_ns();
+    d->death_wall = chaos_wall_ns() - (int64_t)(chaos_mono_ns() - died);
+    d->t0 = w->sent_sig ? w->kill_ns : died;
     d->continuous = 1;
     d->crashed = crashed;
     d->starts = g_n.all_starts;
-    d->reaped = chaos_mono_ns();
+    d->reaped = died;
+}
+
+/* The worker's pidfd turned readable: it is dead (a zombie), whether or not
+ * the reaper got to it yet.  The death is timed here, not at the reaping. */
+static void death_seen(struct worker *w)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid((idtype_t)CHAOS_P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOWAIT | WNOHANG) != 0 ||
+        si.si_pid == 0)
+        return;   /* not yet, or already reaped: the reaper will say */
+    add_dead(w, si.si_code != CLD_EXITED, chaos_mono_ns());
+    w->dead = 1;
+    close(w->pidfd);
+    w->pidfd = -1;
+}
+
+/*
+ * Reaping runs on a thread of its own: the kernel's clean-up when a process
+ * is reaped can block the reaper for a second or more on a loaded machine
+ * (it shrinks the dead process's /proc dentries), and the main loop must
+ * keep listing nodes meanwhile.  Deaths are seen earlier, through each
+ * worker's pidfd (death_seen); the reaping only brings the exit status.
+ */
+struct exit_rec {
+    pid_t pid;
+    int status;
+    uint64_t when;
+};
+static pthread_mutex_t g_exit_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct exit_rec g_exits[256];
+static unsigned g_nexits;
+
+static void *reaper_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct exit_rec r;
+        if ((r.pid = waitpid(-1, &r.status, 0)) <= 0) {
+            if (errno == ECHILD)
+                chaos_sleep_ms(2);   /* no children right now */
+            continue;
+        }
+        r.when = chaos_mono_ns();
+        for (;;) {
+            pthread_mutex_lock(&g_exit_mu);
+            if (g_nexits < sizeof g_exits / sizeof g_exits[0]) {
+                g_exits[g_nexits++] = r;
+                pthread_mutex_unlock(&g_exit_mu);
+                break;
+            }
+            pthread_mutex_unlock(&g_exit_mu);
+            chaos_sleep_ms(1);
+        }
+    }
+    return NULL;
+}
+
+static int next_exit(struct exit_rec *r)
+{
+    int got = 0;
+    pthread_mutex_lock(&g_exit_mu);
+    if (g_nexits > 0) {
+        *r = g_exits[0];
+        memmove(g_exits, g_exits + 1, --g_nexits * sizeof g_exits[0]);
+        got = 1;
+    }
+    pthread_mutex_unlock(&g_exit_mu);
+    return got;
 }
 
 static void reap(void)
 {
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        struct worker *w = worker_by_pid(pid);
+    struct exit_rec r;
+    while (next_exit(&r)) {
+        struct worker *w = worker_by_pid(r.pid);
+        int status = r.status;
+        pid_t pid = r.pid;
         if (w == NULL)
             continue;
         if (w->fd >= 0) {
@@ -542,7 +651,12 @@ static void reap(void)
         judge_exit(w, status);
         account(w);
         g_last_killed = WIFSIGNALED(status);
-        add_dead(w, WIFSIGNALED(status));
+        if (!w->dead)
+            add_dead(w, WIFSIGNALED(status), r.when);   /* no pidfd: the reaping says */
+        if (w->pidfd >= 0) {
+            close(w->pidfd);
+            w->pidfd = -1;
+        }
         if (opt.verbose)
             say("w%u pid %d ended (%s %d)", w->index, (int)pid,
                 WIFSIGNALED(status) ? "signal" : "status",
@@ -577,7 +691,7 @@ static int is_survivor(const rpc_node_info *e, pid_t not_this)
     if (!e->alive || e->pid == not_this)
         return 0;
     w = worker_by_pid(e->pid);
-    return w != NULL && w->sent_sig == 0 && w->stopped_until == 0;
+    return w != NULL && w->sent_sig == 0 && w->stopped_until == 0 && !w->dead;
 }
 
 static void print_listing(const rpc_node_info *e, int n)
@@ -599,7 +713,7 @@ static void check_dead(struct dead *d, const rpc_node_info *e, int n, uint64_t n
     if (!present) {
         if (d->crashed && d->continuous) {
             if (now - d->t0 > ms_ns(CHAOS_RECLAIM_LIMIT_MS))
-                say("note: pid %d: %.0f ms from the kill to its reaping, then %.0f ms until its "
+                say("note: pid %d: %.0f ms from the kill to its death, then %.0f ms until its "
                     "nodes left the list", (int)d->pid, (double)(d->reaped - d->t0) / 1e6,
                     (double)(now - d->reaped) / 1e6);
             record_latency(&g_lat, (double)(now - d->t0) / 1e6);
@@ -759,9 +873,10 @@ static void hang_checks(uint64_t now)
         }
         if (w->sent_sig == SIGTERM && now > w->term_deadline)
             hung(w);
-        if (w->sent_sig == SIGKILL && !w->slow_death_shown && now - w->kill_ns > ms_ns(500)) {
+        if (w->sent_sig == SIGKILL && !w->dead && w->pidfd >= 0 && !w->slow_death_shown &&
+            now > w->kill_ns && now - w->kill_ns > ms_ns(500)) {
             w->slow_death_shown = 1;
-            say("note: w%u pid %d still not reaped %.0f ms after SIGKILL", w->index, (int)w->pid,
+            say("note: w%u pid %d still alive %.0f ms after SIGKILL", w->index, (int)w->pid,
                 (double)(now - w->kill_ns) / 1e6);
             dump_stuck(w->pid, 0);
         }
@@ -797,7 +912,7 @@ static void run_phase(void)
     for (i = 0; i < opt.workers; i++)
         spawn(&g_w[i]);
     while (!g_interrupted) {
-        uint64_t now = chaos_mono_ns(), t[6];
+        uint64_t now = chaos_mono_ns(), t[6], q0 = run_delay_ns();
         if (now >= end)
             break;
         t[0] = now;
@@ -821,8 +936,9 @@ static void run_phase(void)
         }
         t[5] = chaos_mono_ns();
         if (t[5] - t[0] > ms_ns(300))
-            say("note: the driver's loop took %.0f ms (poll %.0f, reap %.0f, kill %.0f, "
-                "spawn %.0f, list %.0f)", (double)(t[5] - t[0]) / 1e6,
+            say("note: the driver's loop took %.0f ms, %.0f ms of it waiting for a CPU (poll "
+                "%.0f, reap %.0f, kill %.0f, spawn %.0f, list %.0f)", (double)(t[5] - t[0]) / 1e6,
+                (double)(run_delay_ns() - q0) / 1e6,
                 (double)(t[1] - t[0]) / 1e6, (double)(t[2] - t[1]) / 1e6,
                 (double)(t[3] - t[2]) / 1e6, (double)(t[4] - t[3]) / 1e6,
                 (double)(t[5] - t[4]) / 1e6);
@@ -1118,6 +1234,7 @@ int main(int argc, char **argv)
 {
     struct sigaction sa;
     uint64_t t0;
+    pthread_t reaper;
     unsigned i;
     int rc;
 
@@ -1152,7 +1269,13 @@ int main(int argc, char **argv)
     for (i = 0; i < opt.workers; i++) {
         g_w[i].index = i;
         g_w[i].fd = -1;
+        g_w[i].pidfd = -1;
     }
+    if (pthread_create(&reaper, NULL, reaper_main, NULL) != 0) {
+        fprintf(stderr, "chaos: cannot start the reaper thread\n");
+        return 2;
+    }
+    pthread_detach(reaper);
     say("seed %" PRIu64 " workers %u seconds %u domain %s (queue %zu KiB, segment %zu MiB, "
         "%u node slots)", opt.seed, opt.workers, opt.seconds, opt.name, CHAOS_QUEUE_SIZE >> 10,
         CHAOS_SHM_SIZE >> 20, CHAOS_MAX_NODES);

@@ -153,6 +153,10 @@ static void violation(enum chaos_counter c, const char *fmt, ...)
  * call.  Time blocked inside the library (on a lock, a futex) still is.
  */
 static _Thread_local int t_sched_fd = -2;   /* -2: not opened yet, -1: unavailable */
+/* One descriptor per thread, kept open: opening the file for every call
+ * fills the dentry cache under /proc/<pid>, which the kernel then has to
+ * shrink when it reaps the process (it made the driver's waitpid() stall
+ * for seconds). */
 
 static uint64_t run_delay_ns(void)
 {
