@@ -65,7 +65,9 @@ const char rpcctl_usage_watch[] =
     "join, and a process that joins at that moment makes it refuse.  watch\n"
     "never forces and never joins the domain.\n"
     "\n"
-    "  --cleanup  remove orphaned segments; without it they are only logged\n"
+    "  --cleanup  remove orphaned segments; without it they are only logged,\n"
+    "             once, and looked at once a second until a process joins or\n"
+    "             they go (a joining process makes no event to wait for)\n"
     "  --all      every librpc segment of this user in /dev/shm, also those\n"
     "             that appear later; files that are not librpc's (see\n"
     "             'rpcctl cleanup --help', --all) are left alone\n"
@@ -75,7 +77,8 @@ const char rpcctl_usage_watch[] =
     "  2025-01-02T03:04:09.012Z /librpc_shm: removed orphaned segment: no live process\n"
     "      attached (3 registered nodes, none alive: a (pid 41), ...)\n"
     "Events: \"watching ...\" at the start, \"in use\", \"does not exist\", \"last\n"
-    "process left, segment removed\", \"removed orphaned segment\" (--cleanup),\n"
+    "process gone, segment removed\" (by the process as it left, or by another\n"
+    "clean-up), \"removed orphaned segment\" (by this watch, --cleanup),\n"
     "\"orphaned\" (without --cleanup, once per orphan), \"no longer exists\",\n"
     "\"not watched\" (not a librpc segment: watch waits for it to change),\n"
     "\"error\" (with what to do), and \"stopping\" at the end.\n"
@@ -90,6 +93,13 @@ const char rpcctl_usage_watch[] =
 #define ERROR_RETRY_MS 5000  /* after an error that a change of the file may cure */
 #define FOREVER (-1)
 
+/*
+ * The line for a segment whose last member went and that was removed by
+ * someone else than us: its last process, as it left, or another clean-up
+ * (a second watcher) after a crash.  Nothing tells the two apart.
+ */
+#define GONE_TEXT "last process gone, segment removed"
+
 /* A name of the shared-memory directory that we watch or may watch. */
 struct watched {
     char name[RPC_SHM_NAME_MAX + 2];   /* the segment name, "/x" */
@@ -103,7 +113,7 @@ static struct {
     pthread_cond_t changed;    /* broadcast when a gen changes */
     struct watched *list;
     int all, cleanup;
-    int inotify;               /* events arrive: waits need no time-out */
+    int inotify;               /* events arrive: waits need no time-out (under lock) */
     pthread_mutex_t log_lock;  /* one line at a time */
     pthread_rwlock_t removing; /* read: a removal and its line; write: exit */
 } W = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0,
@@ -169,6 +179,7 @@ static void wait_change(struct watched *w, unsigned gen, int timeout_ms)
 {
     struct timespec dl;
 
+    pthread_mutex_lock(&W.lock);
     if (!W.inotify && (timeout_ms == FOREVER || timeout_ms > POLL_MS))
         timeout_ms = POLL_MS;
     clock_gettime(CLOCK_MONOTONIC, &dl);
@@ -180,7 +191,6 @@ static void wait_change(struct watched *w, unsigned gen, int timeout_ms)
             dl.tv_nsec -= 1000000000L;
         }
     }
-    pthread_mutex_lock(&W.lock);
     while (w->gen == gen) {
         if (timeout_ms == FOREVER)
             pthread_cond_wait(&W.changed, &W.lock);
@@ -294,7 +304,7 @@ static void step_live(struct wstate *s, const struct scan_entry *e, unsigned gen
         s->confirmed = 1;
         s->last_err = 0;
     } else if (err == RPC_ENOENT) {
-        wlog(s->w->name, "last process left, segment removed");
+        wlog(s->w->name, "%s", GONE_TEXT);
         s->last = SCAN_GONE;
         s->last_err = 0;
     } else {
@@ -306,7 +316,7 @@ static void step_live(struct wstate *s, const struct scan_entry *e, unsigned gen
 /*
  * Remove an orphan (the library decides again); logs what it did.  left:
  * wait_orphaned saw the last member go, which may have been a clean exit
- * whose unlink races with us (then ENOENT, or no node left behind).
+ * whose unlink came after the wait's check (then ENOENT).
  */
 static void remove_orphan(struct wstate *s, const struct scan_entry *e, unsigned gen, int left)
 {
@@ -316,12 +326,10 @@ static void remove_orphan(struct wstate *s, const struct scan_entry *e, unsigned
     pthread_rwlock_rdlock(&W.removing);
     describe_orphan(s, e, nodes, sizeof nodes);
     err = rpc_domain_cleanup(s->cfg, 0);
-    if (err == 0 && e->info.valid && e->info.registered_nodes == 0)
-        wlog(s->w->name, "last process left, segment removed (by watch: %s)", nodes);
-    else if (err == 0)
+    if (err == 0)
         wlog(s->w->name, "removed orphaned segment: %s", nodes);
     else if (err == RPC_ENOENT && left)
-        wlog(s->w->name, "last process left, segment removed");
+        wlog(s->w->name, "%s", GONE_TEXT);
     if (err == 0 || (err == RPC_ENOENT && left)) {
         s->last = SCAN_GONE;
         s->last_err = 0;
@@ -342,22 +350,25 @@ static void remove_orphan(struct wstate *s, const struct scan_entry *e, unsigned
 }
 
 /*
- * Nobody is attached.  Acted on at once when wait_orphaned saw the last
- * member go, or (with --cleanup) when the library will decide under its
- * lock anyway; otherwise only once it stayed orphaned for a moment, since a
- * creator makes a file before it attaches.
+ * Nobody is attached.  With --cleanup it is removed at once, since the
+ * library decides again under its lock; only an empty or tiny file waits a
+ * moment (a creator makes the file before it takes that lock).  Without
+ * --cleanup it is logged only once it stayed orphaned for a moment: a
+ * creator attaches only after making the file, and a last process that
+ * leaves cleanly unlinks only after it let go of its membership.
  */
 static void step_orphan(struct wstate *s, const struct scan_entry *e, unsigned gen)
 {
     int tiny = e->info.size < rpcctl_scan_min_size();
     uint64_t grace = tiny ? EMPTY_GRACE_MS : CONFIRM_MS, now = mono_ms();
     int left = s->confirmed;
+    int patient = W.cleanup ? tiny && !left : 1;
 
     if (!s->orphan_since || s->orphan_size != e->info.size) {
         s->orphan_since = now;
         s->orphan_size = e->info.size;
     }
-    if (!s->confirmed && (tiny || !W.cleanup) && now - s->orphan_since < grace) {
+    if (patient && now - s->orphan_since < grace) {
         wait_change(s->w, gen, (int)(grace - (now - s->orphan_since)));
         return;
     }
@@ -388,7 +399,7 @@ static int step_other(struct wstate *s, const struct scan_entry *e, unsigned gen
     int was_librpc = s->last == SCAN_LIVE || s->last == SCAN_ORPHAN;
 
     if (e->kind == SCAN_GONE && was_librpc)
-        wlog(s->w->name, s->confirmed ? "last process left, segment removed" : "no longer exists");
+        wlog(s->w->name, "%s", s->confirmed ? GONE_TEXT : "no longer exists");
     else if (e->kind == SCAN_GONE && s->last == -1 && !W.all)
         wlog(s->w->name, "does not exist; waiting for it to appear");
     else if (e->kind != SCAN_GONE && s->last != (int)e->kind && !W.all)
@@ -736,7 +747,9 @@ static void main_loop(int fd, int sigfd)
                  CLI_SHM_DIR);
             close(fd);
             fd = -1;
+            pthread_mutex_lock(&W.lock);
             W.inotify = 0;
+            pthread_mutex_unlock(&W.lock);
             all_changed();
         }
         if (fd < 0 && rc == 0 && W.all)

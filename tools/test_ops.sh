@@ -16,7 +16,8 @@
 #   timestamped line; it leaves a live segment alone (and uses no CPU) while
 #   a process stays attached; a clean exit is logged as such; SIGTERM stops
 #   it with exit 0;
-# - watch without --cleanup logs an orphan once and leaves it;
+# - watch without --cleanup logs a clean exit as such (no false orphan),
+#   logs an orphan once and leaves it;
 # - in a private /dev/shm (unshare --mount, a tmpfs): cleanup --all removes
 #   the orphaned and half-initialised librpc segments and leaves the live
 #   one, an empty file, a semaphore-sized file, other contents, a directory
@@ -247,7 +248,7 @@ assert d["removed"] + d["left"] == len(d["segments"]), d
     done
     kill -TERM "$LIVE"
     wait_until "the live subscriber to leave" gone "$LIVE"
-    wait_until "its leaving to be logged" logged "$WLOG" "${P}_live: last process left, segment removed"
+    wait_until "its leaving to be logged" logged "$WLOG" "${P}_live: last process gone, segment removed"
     stop_watch
     if grep -E -q "(empty_file|sem.ops_test|text_file|zeros_file|big_text|a_directory|foreign_file)" "$WLOG"; then
         fail "watch --all logged files that are not librpc's"
@@ -367,7 +368,7 @@ run 0 "$R" --name "$W" pub g t ping
 expect "$TMP/out" "1 copy delivered"
 kill -TERM "$KEEP"
 wait_until "the keeper to leave" gone "$KEEP"
-wait_until "the clean exit to be logged" logged "$WLOG" "$W: last process left, segment removed"
+wait_until "the clean exit to be logged" logged "$WLOG" "$W: last process gone, segment removed"
 stop_watch
 
 echo "== watch without --cleanup only logs"
@@ -376,8 +377,19 @@ WLOG="$TMP/watch_log.log"
 WPID=$!
 PIDS="$PIDS $WPID"
 wait_until "watch to start" logged "$WLOG" "$W: does not exist"
+# Clean exits are no orphans, even though the last leaver lets go of its
+# membership (waking watch) before it removes the segment.
+for i in 1 2 3; do
+    start_echo clean "$W" g t
+    wait_until "watch to see it in use" has_count "$WLOG" "$W: in use" $i
+    kill -TERM "$EPID"
+    wait_until "clean exit $i to be logged" has_count "$WLOG" "$W: last process gone, segment removed" $i
+done
+if grep -q "orphaned" "$WLOG"; then
+    fail "watch took a clean exit for an orphan"
+fi
 start_echo victim2 "$W" g t
-wait_until "watch to see it in use" logged "$WLOG" "$W: in use"
+wait_until "watch to see it in use" has_count "$WLOG" "$W: in use" 4
 kill -9 "$EPID"
 wait_until "the orphan to be logged" logged "$WLOG" "$W: orphaned: no live process attached"
 exists "$W" || fail "watch without --cleanup removed the orphan"
