@@ -161,9 +161,10 @@ static int read_byte(int fd, uint64_t timeout_ns)
 
 /*
  * Fork a process that creates a node named `node`, reports "ready" (one
- * byte on *ready_fd) and then holds the node until its command pipe (*cmd_fd)
- * is closed: the node is then destroyed and the process exits.  Because
- * EOF also comes when this process dies, helpers never outlive the run.
+ * byte on a pipe) and then holds the node until its command pipe (whose
+ * write end goes to *cmd_fd) is closed: the node is then destroyed and the
+ * process exits.  Because EOF also comes when this process dies, helpers
+ * never outlive the run.
  */
 static pid_t spawn_holder(const rpc_config *cfg, const char *node, int *cmd_fd)
 {
@@ -176,6 +177,10 @@ static pid_t spawn_holder(const rpc_config *cfg, const char *node, int *cmd_fd)
     fflush(stdout);
     if ((pid = fork()) < 0) {
         perror("bench_lifecycle: fork");
+        close(cmd[0]);
+        close(cmd[1]);
+        close(ready[0]);
+        close(ready[1]);
         return -1;
     }
     if (pid == 0) {
