@@ -100,11 +100,16 @@ const char rpcctl_usage_watch[] =
  */
 #define GONE_TEXT "last process gone, segment removed"
 
-/* A name of the shared-memory directory that we watch or may watch. */
+/*
+ * A name of the shared-memory directory that a thread watches.  The thread
+ * owns the entry: with --all it removes and frees it when it ends (retire),
+ * so the list holds only watched names.  running is 0 only for an entry
+ * whose thread could not be started.
+ */
 struct watched {
     char name[RPC_SHM_NAME_MAX + 2];   /* the segment name, "/x" */
     unsigned gen;              /* bumped at each change of the file */
-    int running;               /* a thread watches it; only it may retire */
+    int running;               /* a thread watches it */
     struct watched *next;
 };
 
@@ -200,8 +205,11 @@ static void wait_change(struct watched *w, unsigned gen, int timeout_ms)
     pthread_mutex_unlock(&W.lock);
 }
 
-/* --all: stop watching w unless it changed since gen (then look again).
- * After 1 is returned the main thread may free w. */
+static void remove_locked(struct watched *dead);
+
+/* --all: stop watching w, and forget it, unless it changed since gen (then
+ * look again).  After 1 is returned w is freed; the next change of its
+ * file makes the main thread look at it afresh. */
 static int retire(struct watched *w, unsigned gen)
 {
     int done;
@@ -209,7 +217,7 @@ static int retire(struct watched *w, unsigned gen)
     pthread_mutex_lock(&W.lock);
     done = w->gen == gen;
     if (done)
-        w->running = 0;
+        remove_locked(w);
     pthread_mutex_unlock(&W.lock);
     return done;
 }
@@ -525,8 +533,9 @@ static int consider(const char *file)
 }
 
 /*
- * FILE changed: wake its watcher, or with --all look at it again if
- * nobody watches it; forget a name nobody watches once it is removed.
+ * FILE changed: wake its watcher; with --all, look at a file nobody
+ * watches (it may have become a librpc segment: a creator sizes the file,
+ * which is an event, then writes the header, which is none).
  */
 static void file_changed(const char *file, int removed)
 {
@@ -538,12 +547,9 @@ static void file_changed(const char *file, int removed)
     if (w) {
         w->gen++;
         pthread_cond_broadcast(&W.changed);
-        if (!w->running && removed)
-            remove_locked(w);
-        else if (!w->running)
-            look_again = 1;
-    } else if (W.all && !removed) {
-        look_again = 1;
+        look_again = !w->running && !removed;
+    } else {
+        look_again = W.all && !removed;
     }
     pthread_mutex_unlock(&W.lock);
     if (look_again)
