@@ -110,7 +110,7 @@ static void fill_counts(const struct rpci_seg *s, rpc_domain_info *info)
             owners[nowners++] = owner;
     }
     info->live_processes = nowners;
-    for (i = 0; i < s->ring_count; i++)
+    for (i = 0; i < rpci_ring_limit(s); i++)
         if (atomic_load_explicit(&rpci_seg_ring(s, i)->state, memory_order_relaxed) !=
             RPCL_RING_FREE)
             info->queues_used++;
@@ -174,7 +174,7 @@ int rpc_domain_list_endpoints(const rpc_config *config, rpc_endpoint_info *out, 
         return rpci_fail(RPC_EINVAL, "rpc_domain_list_endpoints: out is NULL but cap is %u", cap);
     if ((rc = open_view(config, &cfg, &s)) != 0)
         return rc;
-    for (i = 0; i < s.max_subs; i++) {
+    for (i = 0; i < rpci_sub_limit(&s); i++) {
         const struct rpcl_sub *e = rpci_seg_sub(&s, i);
         /* Acquire: pairs with the release that published the entry. */
         if (atomic_load_explicit(&e->state, memory_order_acquire) != RPCL_SUB_ACTIVE ||
@@ -219,8 +219,14 @@ int rpc_domain_wait_orphaned(const rpc_config *config)
     else {
         /* Granted: nobody is attached.  Let go at once (joiners must not
          * find it taken; lock order forbids holding it while we take the
-         * life-cycle lock) and say whether the file is still linked. */
+         * life-cycle lock).  A clean last leaver drops membership just
+         * before it unlinks, under the life-cycle lock: pass through that
+         * lock, so such an exit reads as "removed", not as an orphan. */
         (void)rpcp_lock_try(fd, RPC_LOCK_MEMBERSHIP, RPCP_UNLOCK);
+        rpci_process_lock();
+        if (rpci_seg_lock_fd(fd, cfg.shm_name) == 0)
+            (void)rpcp_lock_try(fd, RPC_LOCK_LIFECYCLE, RPCP_UNLOCK);
+        rpci_process_unlock();
         rc = fstat(fd, &st) == 0 && st.st_nlink > 0
                  ? 0
                  : rpci_fail(RPC_ENOENT, "segment %s was removed while we waited", cfg.shm_name);

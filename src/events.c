@@ -48,6 +48,8 @@ int rpc_node_set_event_cb(rpc_node *n, rpc_event_cb cb, void *user)
         return rpci_fail(RPC_EINVAL, "rpc_node_set_event_cb: node is NULL");
     if (n->att->forked)
         return rpci_fail(RPC_EFORKED, "node %s was inherited through fork()", n->name);
+    if (cb != NULL && (rc = rpci_node_ensure_receiver(n)) != 0)
+        return rc;
     pthread_mutex_lock(&n->sub_mu);
     if (cb != NULL && n->event_cb == NULL)
         rc = snapshot(n);

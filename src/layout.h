@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #define RPC_SEG_MAGIC UINT64_C(0x314D48534350524C) /* "LRPCSHM1" little-endian */
-#define RPC_LAYOUT_VERSION 3u
+#define RPC_LAYOUT_VERSION 4u
 #define RPC_HEADER_SIZE 4096u
 #define RPC_NODE_SLOT_SIZE 256u
 
@@ -95,6 +95,12 @@ struct rpcl_header {
     uint32_t ring_count;
     uint32_t max_msg_size;        /* largest payload a publisher may send */
     uint64_t ring_block_size;     /* ring header + data capacity */
+    /* High-water marks: no entry at or above is, or ever was, in use since
+     * initialisation, so scans stop there instead of reading (and paging
+     * in) whole tables.  Raised under the life-cycle lock, after the entry
+     * is published (release); scanners acquire them and clamp. */
+    _Atomic uint32_t sub_hwm;
+    _Atomic uint32_t ring_hwm;
 };
 
 struct rpcl_node {

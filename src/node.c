@@ -34,16 +34,6 @@ static int register_node(const struct rpc_config *cfg, const char *name, struct 
     return rpci_attach_add_node(cfg, n->name, &n->att, &n->slot, &n->incarnation);
 }
 
-static int start_receiver(struct rpc_node *n)
-{
-    if (n->receive_mode != RPC_RECEIVE_THREAD)
-        return 0;
-    if (rpcp_thread_start(&n->thread, rpci_node_receive_main, n) != 0)
-        return rpci_fail(RPC_ESYS, "node %s: cannot start its receive thread", n->name);
-    n->thread_started = 1;
-    return 0;
-}
-
 int rpc_node_create(const rpc_config *config, const char *name, rpc_node **out)
 {
     struct rpc_config cfg;
@@ -67,7 +57,7 @@ int rpc_node_create(const rpc_config *config, const char *name, rpc_node **out)
         free(n);
         return rc;
     }
-    if ((rc = rpci_node_data_init(n)) != 0 || (rc = start_receiver(n)) != 0) {
+    if ((rc = rpci_node_data_init(n)) != 0) {
         rpci_node_data_free(n);
         rpci_attach_remove_node(n->att, n->slot);
         free(n);

@@ -84,7 +84,8 @@ struct rpc_node {
     int32_t *ev_pid;
 
     pthread_t thread;
-    int thread_started;
+    int thread_started;           /* set under sub_mu, at the first subscription */
+    int recently_busy;            /* receiving thread only: spin before sleeping */
     _Atomic int stop;
 };
 
@@ -108,6 +109,10 @@ void rpci_node_data_free(struct rpc_node *n);
 /* The receive thread's body and its stop request (pubsub.c). */
 void *rpci_node_receive_main(void *arg);
 void rpci_node_wake(struct rpc_node *n);
+/* Start the receive thread if the node has none yet and is in thread mode:
+ * done at the first subscription or event callback, so nodes that only
+ * publish never pay for one. */
+int rpci_node_ensure_receiver(struct rpc_node *n);
 /* Report membership changes since the last call (receiving thread, sub_mu
  * held); events.c. */
 void rpci_events_check(struct rpc_node *n);

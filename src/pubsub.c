@@ -31,8 +31,7 @@ int rpci_node_data_init(struct rpc_node *n)
     pthread_mutexattr_t ma;
     const struct rpci_seg *s = &n->att->seg;
     n->out = calloc(s->max_nodes, sizeof *n->out);
-    n->subs = calloc(s->max_subs, sizeof *n->subs);
-    if (n->out == NULL || n->subs == NULL)
+    if (n->out == NULL)
         return rpci_fail(RPC_ENOMEM, "node %s: out of memory", n->name);
     pthread_mutex_init(&n->pub_mu, NULL);
     pthread_mutexattr_init(&ma);
@@ -55,9 +54,14 @@ void rpci_node_data_free(struct rpc_node *n)
             free(t);
         }
     }
-    if (n->subs != NULL)
-        for (i = 0; i < n->att->seg.max_subs; i++)
-            free(n->subs[i]);
+    if (n->subs != NULL) {
+        unsigned left = n->nsubs;
+        for (i = 0; left > 0 && i < n->att->seg.max_subs; i++)
+            if (n->subs[i] != NULL) {
+                free(n->subs[i]);
+                left--;
+            }
+    }
     free(n->subs);
     free(n->out);
     free(n->in);
@@ -133,6 +137,8 @@ int rpc_subscribe(rpc_node *n, const char *group, const char *topic, rpc_message
         return rc;
     if (cb == NULL)
         return rpci_fail(RPC_EINVAL, "rpc_subscribe: callback is NULL");
+    if ((rc = rpci_node_ensure_receiver(n)) != 0)
+        return rc;
     if ((l = calloc(1, sizeof *l)) == NULL)
         return rpci_fail(RPC_ENOMEM, "rpc_subscribe: out of memory");
     l->cb = cb;
@@ -140,6 +146,12 @@ int rpc_subscribe(rpc_node *n, const char *group, const char *topic, rpc_message
     strcpy(l->group, group);
     strcpy(l->topic, topic);
     pthread_mutex_lock(&n->sub_mu);
+    /* The callback table is allocated with the first subscription. */
+    if (n->subs == NULL && (n->subs = calloc(n->att->seg.max_subs, sizeof *n->subs)) == NULL) {
+        pthread_mutex_unlock(&n->sub_mu);
+        free(l);
+        return rpci_fail(RPC_ENOMEM, "rpc_subscribe: out of memory");
+    }
     if (find_local(n, group, topic) != NULL) {
         pthread_mutex_unlock(&n->sub_mu);
         free(l);
@@ -463,12 +475,13 @@ static void refresh_inbound(struct rpc_node *n)
     const struct rpci_seg *s = &n->att->seg;
     /* Acquire: pairs with the release bump after a queue is allocated. */
     uint32_t gen = atomic_load_explicit(&rpci_seg_header(s)->generation, memory_order_acquire);
-    uint32_t i;
+    uint32_t i, limit;
     unsigned k;
     if (gen == n->in_generation)
         return;
     n->in_generation = gen;
-    for (i = 0; i < s->ring_count; i++) {
+    limit = rpci_ring_limit(s);
+    for (i = 0; i < limit; i++) {
         struct rpcl_ring *r = rpci_seg_ring(s, i);
         if (atomic_load_explicit(&r->state, memory_order_acquire) != RPCL_RING_ACTIVE ||
             RPCL_LOAD(r->sub_slot) != n->slot || RPCL_LOAD(r->sub_incarnation) != n->incarnation ||
@@ -509,7 +522,7 @@ static int deliver(struct rpc_node *n, struct rpci_inbound *in, const struct rpc
     struct rpcl_node *me = rpci_node_shm(n);
     struct rpci_local_sub *l;
     rpc_message m;
-    if (rec->sub_index >= n->att->seg.max_subs)
+    if (n->subs == NULL || rec->sub_index >= n->att->seg.max_subs)
         return 0;
     l = n->subs[rec->sub_index];
     /* Addressed to a subscription we have since dropped (or replaced). */
@@ -574,6 +587,8 @@ static int drain(struct rpc_node *n)
         consumed = 0;
         ran = drain_once(n, &consumed);
     } while (ran == 0 && consumed > 0);
+    if (ran > 0)
+        n->recently_busy = 1;
     return ran;
 }
 
@@ -608,7 +623,10 @@ static int wait_for_work(struct rpc_node *n, int64_t timeout_ns)
     struct rpcl_node *me = rpci_node_shm(n);
     uint64_t start = rpcp_mono_ns();
     uint32_t seq;
-    if (n->spin_us != 0) {
+    /* Spin only while traffic flows: an idle node (nothing since its last
+     * spin ran out) goes straight to sleep, so quiet nodes cost no CPU and
+     * do not compete with the threads that have work. */
+    if (n->spin_us < 0 || (n->spin_us > 0 && n->recently_busy)) {
         uint64_t spin_ns = n->spin_us < 0 ? UINT64_MAX : (uint64_t)n->spin_us * 1000u;
         if (timeout_ns >= 0 && (uint64_t)timeout_ns < spin_ns)
             spin_ns = (uint64_t)timeout_ns;
@@ -619,6 +637,7 @@ static int wait_for_work(struct rpc_node *n, int64_t timeout_ns)
             if ((i & 63) == 63 && rpcp_mono_ns() - start >= spin_ns)
                 break;
         }
+        n->recently_busy = 0;   /* spun out: sleep at once until traffic returns */
         if (timeout_ns >= 0) {
             uint64_t spent = rpcp_mono_ns() - start;
             if (spent >= (uint64_t)timeout_ns)
@@ -651,6 +670,22 @@ void *rpci_node_receive_main(void *arg)
             wait_for_work(n, -1);
     }
     return NULL;
+}
+
+int rpci_node_ensure_receiver(struct rpc_node *n)
+{
+    int rc = 0;
+    if (n->receive_mode != RPC_RECEIVE_THREAD)
+        return 0;
+    pthread_mutex_lock(&n->sub_mu);
+    if (!n->thread_started) {
+        if (rpcp_thread_start(&n->thread, rpci_node_receive_main, n) != 0)
+            rc = rpci_fail(RPC_ESYS, "node %s: cannot start its receive thread", n->name);
+        else
+            n->thread_started = 1;
+    }
+    pthread_mutex_unlock(&n->sub_mu);
+    return rc;
 }
 
 int rpc_node_poll(rpc_node *n, int timeout_ms)

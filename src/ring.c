@@ -180,6 +180,7 @@ int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, con
         atomic_store_explicit(&r->pub_waiting, 0, memory_order_relaxed);
         /* Release: a consumer that acquires ACTIVE sees the fields above. */
         atomic_store_explicit(&r->state, RPCL_RING_ACTIVE, memory_order_release);
+        rpci_raise_hwm(&rpci_seg_header(s)->ring_hwm, i);
         bump_generation(s);
         return (int)i;
     }
@@ -189,8 +190,8 @@ int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, con
 
 void rpci_ring_release_node(struct rpci_seg *s, uint32_t slot, uint64_t inc)
 {
-    uint32_t i;
-    for (i = 0; i < s->ring_count; i++) {
+    uint32_t i, limit = rpci_ring_limit(s);
+    for (i = 0; i < limit; i++) {
         struct rpcl_ring *r = rpci_seg_ring(s, i);
         uint32_t bits = 0;
         if (atomic_load_explicit(&r->state, memory_order_acquire) != RPCL_RING_ACTIVE)
@@ -217,8 +218,8 @@ static int collectable(struct rpcl_ring *r)
 
 int rpci_ring_any_collectable(const struct rpci_seg *s)
 {
-    uint32_t i;
-    for (i = 0; i < s->ring_count; i++)
+    uint32_t i, limit = rpci_ring_limit(s);
+    for (i = 0; i < limit; i++)
         if (collectable(rpci_seg_ring(s, i)))
             return 1;
     return 0;
@@ -227,8 +228,8 @@ int rpci_ring_any_collectable(const struct rpci_seg *s)
 int rpci_ring_collect(struct rpci_seg *s)
 {
     int n = 0;
-    uint32_t i;
-    for (i = 0; i < s->ring_count; i++) {
+    uint32_t i, limit = rpci_ring_limit(s);
+    for (i = 0; i < limit; i++) {
         struct rpcl_ring *r = rpci_seg_ring(s, i);
         if (collectable(r)) {
             atomic_store_explicit(&r->state, RPCL_RING_FREE, memory_order_release);

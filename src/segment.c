@@ -31,7 +31,7 @@
 
 /* ---- locks ---------------------------------------------------------- */
 
-static int lock_with_deadline(int fd, const char *name)
+int rpci_seg_lock_fd(int fd, const char *name)
 {
     uint64_t deadline = rpcp_mono_ns() + RPCI_LOCK_TIMEOUT_NS;
     uint64_t nap = 2000;
@@ -63,7 +63,7 @@ int rpci_seg_others_attached(struct rpci_seg *s)
 
 int rpci_seg_lock(struct rpci_seg *s)
 {
-    return lock_with_deadline(s->fd, s->name);
+    return rpci_seg_lock_fd(s->fd, s->name);
 }
 
 int rpci_seg_trylock(struct rpci_seg *s)
@@ -120,8 +120,11 @@ static int check_header(const char *name, const struct rpcl_header *h, uint64_t 
      * copy made by pread this orders nothing more, but states the pair). */
     uint64_t magic = atomic_load_explicit(&h->magic, memory_order_acquire);
     uint64_t table_end;
+    /* Shorter than a header: ours only if it starts with our magic (the
+     * initialiser sizes the file before writing anything, so a half-made
+     * segment of ours is never this short). */
     if (file_size < sizeof *h)
-        return magic == 0 || magic == RPC_SEG_MAGIC || file_size < sizeof magic
+        return magic == RPC_SEG_MAGIC || file_size < sizeof magic
                    ? rpci_fail(RPC_ETRUNCATED, "segment %s: %llu bytes, shorter than its header",
                                name, (unsigned long long)file_size)
                    : rpci_fail(RPC_EBADMAGIC, "segment %s: not a librpc segment (magic %016llx)",
@@ -209,7 +212,7 @@ static void discard_new_file(const char *name, int fd)
     memset(&tmp, 0, sizeof tmp);
     tmp.fd = fd;
     strcpy(tmp.name, name);
-    if (lock_with_deadline(fd, name) == 0 && fstat(fd, &st) == 0 && st.st_nlink > 0 &&
+    if (rpci_seg_lock_fd(fd, name) == 0 && fstat(fd, &st) == 0 && st.st_nlink > 0 &&
         st.st_size == 0 && rpci_seg_others_attached(&tmp) == 0)
         shm_unlink(name);
     close(fd);   /* drops the life-cycle lock */

@@ -59,6 +59,28 @@ static inline struct rpcl_ring *rpci_seg_ring(const struct rpci_seg *s, uint32_t
     return (struct rpcl_ring *)(s->base + s->ring_pool_off + (size_t)i * s->ring_block_size);
 }
 
+/* Scan limits for the subscription table and the queue pool (see the
+ * high-water marks in layout.h); never beyond the validated sizes. */
+static inline uint32_t rpci_sub_limit(const struct rpci_seg *s)
+{
+    uint32_t v = atomic_load_explicit(&rpci_seg_header(s)->sub_hwm, memory_order_acquire);
+    return v < s->max_subs ? v : s->max_subs;
+}
+
+static inline uint32_t rpci_ring_limit(const struct rpci_seg *s)
+{
+    uint32_t v = atomic_load_explicit(&rpci_seg_header(s)->ring_hwm, memory_order_acquire);
+    return v < s->ring_count ? v : s->ring_count;
+}
+
+/* Raise a high-water mark to cover index i (life-cycle lock held). */
+static inline void rpci_raise_hwm(_Atomic uint32_t *hwm, uint32_t i)
+{
+    /* Release: scanners that acquire the mark see the entry published. */
+    if (atomic_load_explicit(hwm, memory_order_relaxed) <= i)
+        atomic_store_explicit(hwm, i + 1, memory_order_release);
+}
+
 /* Join the domain cfg names: create, repair or validate its segment and take
  * the membership lock.  Returns 0 with the life-cycle lock HELD (the caller
  * registers its first node, then calls rpci_seg_unlock), or an RPC_E* code
@@ -73,6 +95,7 @@ int rpci_seg_join(const struct rpc_config *cfg, struct rpci_seg *s);
 int rpci_seg_others_attached(struct rpci_seg *s);
 
 /* Life-cycle lock with the library's deadline; 0 or RPC_ETIMEDOUT/RPC_ESYS. */
+int rpci_seg_lock_fd(int fd, const char *name);
 int rpci_seg_lock(struct rpci_seg *s);
 /* Non-blocking variant: 0, or RPC_EBUSY when another process holds it. */
 int rpci_seg_trylock(struct rpci_seg *s);

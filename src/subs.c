@@ -51,6 +51,7 @@ int rpci_sub_add(struct rpci_seg *s, uint32_t kind, uint32_t slot, uint64_t inc,
         atomic_store_explicit(&e->seq, *seq, memory_order_release);
         /* Release: readers that acquire ACTIVE see the fields. */
         atomic_store_explicit(&e->state, RPCL_SUB_ACTIVE, memory_order_release);
+        rpci_raise_hwm(&rpci_seg_header(s)->sub_hwm, i);
         bump_generation(s);
         return (int)i;
     }
@@ -80,8 +81,8 @@ void rpci_sub_remove(struct rpci_seg *s, uint32_t index)
 void rpci_sub_release_node(struct rpci_seg *s, uint32_t slot, uint64_t inc)
 {
     int changed = 0;
-    uint32_t i;
-    for (i = 0; i < s->max_subs; i++) {
+    uint32_t i, limit = rpci_sub_limit(s);
+    for (i = 0; i < limit; i++) {
         struct rpcl_sub *e = rpci_seg_sub(s, i);
         if (atomic_load_explicit(&e->state, memory_order_acquire) == RPCL_SUB_ACTIVE &&
             RPCL_LOAD(e->node_slot) == slot && RPCL_LOAD(e->node_incarnation) == inc) {
@@ -97,8 +98,8 @@ unsigned rpci_sub_match(const struct rpci_seg *s, const char *group, const char 
                         struct rpci_target *out, unsigned cap)
 {
     unsigned n = 0;
-    uint32_t i;
-    for (i = 0; i < s->max_subs; i++) {
+    uint32_t i, limit = rpci_sub_limit(s);
+    for (i = 0; i < limit; i++) {
         const struct rpcl_sub *e = rpci_seg_sub(s, i);
         struct rpci_target t;
         char g[RPCL_NAME_SIZE], tp[RPCL_NAME_SIZE];
