@@ -284,6 +284,29 @@ void rpci_attach_unlock(struct rpci_attach *a)
     pthread_mutex_unlock(&g_lock);
 }
 
+int rpci_attach_count_alive(const char *shm_name)
+{
+    struct rpci_attach *a;
+    int count = -1;
+    uint32_t i;
+    rpci_process_lock();
+    if ((a = find(shm_name)) != NULL) {
+        count = 0;
+        for (i = 0; i < a->seg.max_nodes; i++) {
+            const struct rpcl_node *n = rpci_seg_node(&a->seg, i);
+            /* Acquire: pairs with the release that published the slot. */
+            if (atomic_load_explicit(&n->state, memory_order_acquire) != RPCL_NODE_ALIVE)
+                continue;
+            /* Our own locks are invisible to our descriptor: ours are alive
+             * by construction (we hold g_lock, nobody is removing them). */
+            if (RPCL_LOAD(n->owner_id) == a->owner_id || rpci_reg_alive(&a->seg, i) == 1)
+                count++;
+        }
+    }
+    rpci_process_unlock();
+    return count;
+}
+
 void rpci_attach_sweep_now(struct rpci_attach *a)
 {
     if (rpci_attach_lock(a) != 0)

@@ -43,6 +43,10 @@ void rpci_attach_unlock(struct rpci_attach *att);
 void rpci_process_lock(void);
 void rpci_process_unlock(void);
 
+/* If this process is attached to shm_name: the number of live nodes in
+ * that domain (ours count as alive; others by lock test).  Else -1. */
+int rpci_attach_count_alive(const char *shm_name);
+
 /* Reclaim dead nodes now (a publisher found a queue full). */
 void rpci_attach_sweep_now(struct rpci_attach *att);
 

@@ -19,7 +19,11 @@
 
 /* Probe and, if the contents are valid, map read-only.  Returns 0 with *s
  * mapped, or the reason it cannot be read (RPC_ENOENT, a format error...). */
-static int open_view(const rpc_config *config, struct rpc_config *cfg, struct rpci_seg *s)
+/* Probe and, if the contents are valid, map read-only (whole = 1) or copy
+ * just the header and node table (whole = 0).  Returns 0 with *s ready, or
+ * the reason it cannot be read (RPC_ENOENT, a format error...). */
+static int open_view(const rpc_config *config, struct rpc_config *cfg, struct rpci_seg *s,
+                     int whole)
 {
     struct rpci_seg_probe p;
     int fd, rc;
@@ -32,7 +36,7 @@ static int open_view(const rpc_config *config, struct rpc_config *cfg, struct rp
         close(fd);
         return p.status;
     }
-    return rpci_seg_map_ro(cfg, fd, &p, s);
+    return whole ? rpci_seg_map_ro(cfg, fd, &p, s) : rpci_seg_read_table(cfg, fd, &p, s);
 }
 
 int rpc_domain_active_nodes(const rpc_config *config)
@@ -41,7 +45,14 @@ int rpc_domain_active_nodes(const rpc_config *config)
     struct rpci_seg s;
     int rc, count = 0;
     uint32_t i;
-    if ((rc = open_view(config, &cfg, &s)) != 0)
+    rpci_clear_detail();
+    if ((rc = rpci_config_resolve(config, &cfg)) != 0)
+        return rc;
+    /* Attached already: our own mapping answers, with lock tests only. */
+    if ((count = rpci_attach_count_alive(cfg.shm_name)) >= 0)
+        return count;
+    count = 0;
+    if ((rc = open_view(&cfg, &cfg, &s, 0)) != 0)
         return rc;
     for (i = 0; i < s.max_nodes; i++)
         if (atomic_load_explicit(&rpci_seg_node(&s, i)->state, memory_order_acquire) !=
@@ -61,7 +72,7 @@ int rpc_domain_list_nodes(const rpc_config *config, rpc_node_info *out, unsigned
     int rc;
     if (out == NULL && cap > 0)
         return rpci_fail(RPC_EINVAL, "rpc_domain_list_nodes: out is NULL but cap is %u", cap);
-    if ((rc = open_view(config, &cfg, &s)) != 0)
+    if ((rc = open_view(config, &cfg, &s, 0)) != 0)
         return rc;
     for (i = 0; i < s.max_nodes; i++) {
         const struct rpcl_node *src = rpci_seg_node(&s, i);
@@ -172,7 +183,7 @@ int rpc_domain_list_endpoints(const rpc_config *config, rpc_endpoint_info *out, 
     int rc;
     if (out == NULL && cap > 0)
         return rpci_fail(RPC_EINVAL, "rpc_domain_list_endpoints: out is NULL but cap is %u", cap);
-    if ((rc = open_view(config, &cfg, &s)) != 0)
+    if ((rc = open_view(config, &cfg, &s, 1)) != 0)
         return rc;
     for (i = 0; i < rpci_sub_limit(&s); i++) {
         const struct rpcl_sub *e = rpci_seg_sub(&s, i);

@@ -450,7 +450,9 @@ int rpci_seg_leave(struct rpci_seg *s)
 
 void rpci_seg_close(struct rpci_seg *s)
 {
-    if (s->base != NULL)
+    if (s->base != NULL && s->copied)
+        free(s->base);
+    else if (s->base != NULL)
         munmap(s->base, s->size);
     if (s->fd >= 0)
         close(s->fd);
@@ -495,6 +497,31 @@ int rpci_seg_probe(const struct rpc_config *cfg, int *fd_out, struct rpci_seg_pr
         p->status = rpci_fail(RPC_EOWNER, "segment %s: owned by uid %u, not by us (uid %u)",
                               cfg->shm_name, (unsigned)p->st.st_uid, (unsigned)geteuid());
     *fd_out = fd;
+    return 0;
+}
+
+int rpci_seg_read_table(const struct rpc_config *cfg, int fd, const struct rpci_seg_probe *p,
+                        struct rpci_seg *s)
+{
+    size_t len = (size_t)(p->hdr.node_table_off + (uint64_t)p->hdr.max_nodes * RPC_NODE_SLOT_SIZE);
+    ssize_t n;
+    seg_reset(s, cfg->shm_name);
+    s->fd = fd;
+    /* The header was validated: the table lies inside the file. */
+    if ((s->base = malloc(len)) == NULL) {
+        rpci_seg_close(s);
+        return rpci_fail(RPC_ENOMEM, "segment %s: out of memory", cfg->shm_name);
+    }
+    s->copied = 1;
+    s->size = len;
+    do
+        n = pread(fd, s->base, len, 0);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)len) {
+        rpci_seg_close(s);
+        return rpci_fail(RPC_ESYS, "segment %s: cannot read the node table", cfg->shm_name);
+    }
+    adopt_geometry(s, &p->hdr);
     return 0;
 }
 

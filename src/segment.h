@@ -29,6 +29,7 @@ struct rpci_seg {
     uint64_t ring_pool_off;
     uint64_t ring_block_size;
     uint32_t max_msg_size;
+    int copied;                   /* base is a malloc'ed copy, not a mapping */
 };
 
 /* The result of looking at a segment without joining it. */
@@ -117,6 +118,13 @@ int rpci_seg_probe(const struct rpc_config *cfg, int *fd_out, struct rpci_seg_pr
 
 /* The RPC_E* code (with detail) for a failed shm_open of name. */
 int rpci_seg_open_error(const char *name, int err);
+
+/* Read a probed, valid segment's header and node table into memory (no
+ * mapping: for the queries that need nothing else, a pread is far cheaper
+ * than mapping the whole segment).  Only rpci_seg_node() may be used on *s;
+ * fd is taken over. */
+int rpci_seg_read_table(const struct rpc_config *cfg, int fd, const struct rpci_seg_probe *p,
+                        struct rpci_seg *s);
 
 /* Map a probed, valid segment read-only into *s (fd is taken over). */
 int rpci_seg_map_ro(const struct rpc_config *cfg, int fd, const struct rpci_seg_probe *p,
