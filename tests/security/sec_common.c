@@ -21,6 +21,7 @@ const sec_user sec_nobody = { "nobody", SEC_UID_NOBODY, SEC_GID_NOGROUP, 0, { 0 
 const sec_user sec_alice = { "alice", SEC_UID_A, SEC_UID_A, 1, { SEC_GID_SHARED } };
 const sec_user sec_bob = { "bob", SEC_UID_B, SEC_UID_B, 1, { SEC_GID_SHARED } };
 const sec_user sec_carol = { "carol", SEC_UID_C, SEC_UID_C, 0, { 0 } };
+const sec_user sec_dave = { "dave", SEC_UID_D, SEC_UID_D, 0, { 0 } };
 
 /* ---- identities -------------------------------------------------------- */
 
@@ -49,7 +50,7 @@ void sec_become(const sec_user *u)
 
 void sec_require_root(void)
 {
-    const sec_user *const all[] = { &sec_nobody, &sec_alice, &sec_bob, &sec_carol };
+    const sec_user *const all[] = { &sec_nobody, &sec_alice, &sec_bob, &sec_carol, &sec_dave };
     size_t i;
     if (geteuid() != 0)
         tu_skip("needs root, to act as other users (uid %u)", (unsigned)geteuid());
@@ -172,20 +173,56 @@ void sec_detail_has_at(const char *file, int line, const char *first, ...)
 
 int sec_tool(char *out, size_t len, const char *const env[], const char *prog, ...)
 {
-    char *argv[16];
-    int argc = 0;
+    int timeout_ms = tu_timeout_ms(30000);
+    int64_t deadline = tu_now_ms() + timeout_ms;
+    char *argv[20];
+    size_t used = 0;
+    int argc = 0, fds[2], st;
     va_list ap;
+    pid_t pid;
     argv[argc++] = (char *)prog;
     va_start(ap, prog);
     for (;;) {
         char *a = va_arg(ap, char *);
-        ASSERT(argc < 15);
+        ASSERT(argc < 20);
         argv[argc++] = a;
         if (a == NULL)
             break;
     }
     va_end(ap);
-    return tu_run_capture(prog, argv, env, out, len, tu_timeout_ms(30000));
+    ASSERT(len > 0);
+    ASSERT_MSG(pipe2(fds, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
+    pid = tu_spawn(prog, argv, env, fds[1]);
+    close(fds[1]);
+    for (;;) {
+        struct pollfd p = { .fd = fds[0], .events = POLLIN };
+        int64_t left = deadline - tu_now_ms();
+        char tmp[4096];
+        ssize_t n;
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            (void)tu_wait_child(pid, timeout_ms);
+            out[used] = '\0';
+            TU_FAIL("%s %s did not end within %d ms (killed); output: %s", prog,
+                    argc > 2 ? argv[1] : "", timeout_ms, out);
+        }
+        if (poll(&p, 1, (int)left) <= 0)
+            continue;
+        n = read(fds[0], tmp, sizeof tmp);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (used + 1 < len) {
+            size_t k = (size_t)n < len - 1 - used ? (size_t)n : len - 1 - used;
+            memcpy(out + used, tmp, k);
+            used += k;
+        }
+    }
+    close(fds[0]);
+    out[used] = '\0';
+    st = tu_wait_child(pid, timeout_ms);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 int sec_tools_usable(void)

@@ -23,6 +23,7 @@
 #define SEC_UID_A 1001      /* alice */
 #define SEC_UID_B 1002      /* bob */
 #define SEC_UID_C 1003      /* carol, the outsider */
+#define SEC_UID_D 1004      /* dave, whose files only the clean-up-all test makes */
 #define SEC_GID_SHARED 64901 /* the group alice and bob share */
 #define SEC_GID_OTHER 64902  /* a group alice is not in */
 
@@ -34,7 +35,7 @@ typedef struct sec_user {
     gid_t groups[4];
 } sec_user;
 
-extern const sec_user sec_root, sec_nobody, sec_alice, sec_bob, sec_carol;
+extern const sec_user sec_root, sec_nobody, sec_alice, sec_bob, sec_carol, sec_dave;
 
 /* Skip the test (77) unless we are root and can become the test users. */
 void sec_require_root(void);
@@ -73,8 +74,9 @@ void sec_detail_has_at(const char *file, int line, const char *first, ...);
 int sec_contains(const char *haystack, const char *needle);
 
 /* Run a tool of the binary directory with argv and extra environment;
- * capture its output into out; return its exit status.  Fails when it does
- * not end within a generous deadline. */
+ * capture its output (stdout and stderr) into out; return its exit status.
+ * A tool that does not end within a generous deadline is killed and the
+ * test fails (a hang is a finding, not a reason to hang the test). */
 int sec_tool(char *out, size_t len, const char *const env[], const char *prog, ...);
 
 /* 1 when the tools are there and the current identity may run them. */

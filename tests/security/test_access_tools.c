@@ -16,6 +16,13 @@
  *                              followed: the target is untouched, a dangling
  *                              target is not created, and a forced clean-up
  *                              removes the link, not what it points at
+ *   test_access_tools cleanup_all
+ *                              `rpcctl cleanup --all`, run as a user (dave),
+ *                              removes his orphaned segment and nothing
+ *                              else: not his live one, not another user's
+ *                              orphan, no link planted in /dev/shm (to his
+ *                              file, his live or his orphaned segment), nor
+ *                              what the links point at
  *
  * Needs root (to plant files as another user); exits 77 otherwise.
  */
@@ -25,6 +32,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,9 +78,11 @@ static void make_decoy_dir(void)
 
 /* ---- names that are paths ---------------------------------------------- */
 
-/* Every command of both tools refuses the name as a usage error. */
-static void tools_refuse_name(const char *bad)
+/* Every command of both tools refuses the name as a usage error; returns
+ * how many command forms were tried. */
+static int tools_refuse_name(const char *bad)
 {
+    int forms = 0;
     char out[4096], envname[600], eq[600];
     const char *env[] = { envname, NULL };
     int rc;
@@ -83,6 +93,7 @@ static void tools_refuse_name(const char *bad)
         rc = sec_tool(out, sizeof out, __VA_ARGS__, (char *)NULL);                        \
         ASSERT_MSG(rc == 2, "name \"%s\": %s: exit %d, want 2: %s", bad, #__VA_ARGS__, rc, \
                    out);                                                                  \
+        forms++;                                                                          \
     } while (0)
     EXPECT_USAGE(NULL, "rpcctl", "status", "--name", bad);
     EXPECT_USAGE(NULL, "rpcctl", "status", "--json", eq);
@@ -92,6 +103,9 @@ static void tools_refuse_name(const char *bad)
     EXPECT_USAGE(NULL, "rpcctl", "--name", bad, "cleanup", "--force");
     EXPECT_USAGE(NULL, "rpcctl", "pub", "g", "t", "m", "--name", bad);
     EXPECT_USAGE(NULL, "rpcctl", "echo", "g", "t", "--count", "1", "--timeout", "1", eq);
+    EXPECT_USAGE(NULL, "rpcctl", "topics", "--name", bad);
+    EXPECT_USAGE(NULL, "rpcctl", "monitor", "--count", "1", "--name", bad);
+    EXPECT_USAGE(NULL, "rpcctl", "watch", "--cleanup", "--name", bad); /* must not start waiting */
     /* An empty $LIBRPC_SHM_NAME means "unset" (the default name). */
     if (bad[0] != '\0') {
         EXPECT_USAGE(env, "rpcctl", "status");
@@ -106,6 +120,7 @@ static void tools_refuse_name(const char *bad)
                   (char *)NULL);
     ASSERT_MSG(sec_contains(out, "not a path") || sec_contains(out, "invalid segment name"),
                "rpcctl cleanup --force --name \"%s\" says: %s", bad, out);
+    return forms;
 }
 
 static void library_refuses_name(const char *bad)
@@ -124,6 +139,7 @@ static void test_names(void)
     size_t i;
     const char *bad[16];
     size_t nbad = 0;
+    int forms = 0;
 
     make_decoy_dir();
     make_decoy("target", 0, 0644, target, sizeof target);
@@ -163,13 +179,16 @@ static void test_names(void)
         library_refuses_name(bad[i]);
     if (!sec_tools_usable())
         tu_skip("rpcctl and test_shm_cleanup are not built");
-    for (i = 0; i < nbad; i++)
-        tools_refuse_name(bad[i]);
+    for (i = 0; i < nbad; i++) {
+        int n = tools_refuse_name(bad[i]);
+        forms = n > forms ? n : forms;
+    }
     SEC_SNAP_SAME("/etc/passwd", &passwd);
     SEC_SNAP_SAME(target, &decoy);
     SEC_SNAP_SAME(in_shm_dir, &dirfile);
-    tu_log("%zu path-like names refused by the library (RPC_EBADNAME) and by 13 command "
-           "forms of rpcctl and test_shm_cleanup (exit 2); their targets untouched", nbad);
+    tu_log("%zu path-like names refused by the library (RPC_EBADNAME) and by up to %d "
+           "command forms of rpcctl and test_shm_cleanup (exit 2); their targets untouched", nbad,
+           forms);
 
     /* "/." and "/.." pass the name rule (one '/', then characters) but name
      * /dev/shm itself and /dev: they must be refused one way or another and
@@ -276,6 +295,7 @@ static void tools_refuse_link(void *arg)
     EXPECT_BADSEG(NULL, "rpcctl", "status", opt);
     EXPECT_BADSEG(NULL, "rpcctl", "status", "--json", opt);
     EXPECT_BADSEG(NULL, "rpcctl", "nodes", opt);
+    EXPECT_BADSEG(NULL, "rpcctl", "topics", opt);
     EXPECT_BADSEG(NULL, "rpcctl", "cleanup", opt);
     EXPECT_BADSEG(NULL, "rpcctl", "pub", "g", "t", "m", opt);
     EXPECT_BADSEG(NULL, "rpcctl", "echo", "g", "t", "--count", "1", "--timeout", "1", opt);
@@ -340,15 +360,19 @@ static void link_case(const sec_user *victim, const char *tag, const char *targe
 /* A live segment of root's, reached through a link under another name. */
 struct keeper_ctx {
     const char *name;
+    unsigned mode;        /* 0: the default */
     sec_chan to_parent, cmd;
 };
 
+/* Holds a node until told to quit (or killed, to leave an orphan). */
 static void keeper_child(void *arg)
 {
     struct keeper_ctx *k = arg;
     rpc_config *cfg = tu_config(k->name);
     rpc_node *node = NULL;
     ASSERT_OK(rpc_config_set_receive_mode(cfg, RPC_RECEIVE_MANUAL));
+    if (k->mode != 0)
+        ASSERT_OK(rpc_config_set_mode(cfg, k->mode));
     ASSERT_OK(rpc_node_create(cfg, "keeper", &node));
     sec_say(&k->to_parent, "ready %llx", (unsigned long long)rpc_node_segment_id(node));
     sec_expect(&k->cmd, "quit", tu_timeout_ms(120000));
@@ -366,6 +390,7 @@ static void link_to_live_segment(void)
     rpc_config *cfg;
     pid_t keeper;
     k.name = tu_shm_name("real");
+    k.mode = 0;
     sec_chan_make(&k.to_parent);
     sec_chan_make(&k.cmd);
     keeper = sec_run_as(&sec_root, keeper_child, &k);
@@ -419,19 +444,148 @@ static void test_symlink(void)
     fifo_case();
 }
 
+/* ---- rpcctl cleanup --all: this user's orphans only, no link followed ---- */
+
+/* Start a keeper as u for a fresh name; with orphan set, kill it so its
+ * segment stays behind with nobody attached. */
+static pid_t start_keeper(struct keeper_ctx *k, const sec_user *u, const char *tag,
+                          unsigned mode, int orphan)
+{
+    char line[128];
+    pid_t pid;
+    k->name = tu_shm_name(tag);
+    k->mode = mode;
+    sec_chan_make(&k->to_parent);
+    sec_chan_make(&k->cmd);
+    pid = sec_run_as(u, keeper_child, k);
+    sec_hear(&k->to_parent, line, sizeof line, tu_timeout_ms(20000));
+    if (orphan) {
+        tu_kill9(pid);
+        pid = 0;
+    }
+    return pid;
+}
+
+static void cleanup_all_child(void *arg)
+{
+    char *out = arg;
+    int rc = sec_tool(out, 65536, NULL, "rpcctl", "cleanup", "--all", (char *)NULL);
+    ASSERT_MSG(rc == 0, "rpcctl cleanup --all as dave: exit %d: %s", rc, out);
+}
+
+/* The line of `cleanup --all` output that names `name`. */
+static const char *line_of(const char *out, const char *name, char *buf, size_t len)
+{
+    const char *p = strstr(out, name), *start, *end;
+    size_t n;
+    if (p == NULL)
+        return "";
+    for (start = p; start > out && start[-1] != '\n'; start--)
+        ;
+    end = strchr(p, '\n');
+    n = end ? (size_t)(end - start) : strlen(start);
+    n = n < len - 1 ? n : len - 1;
+    memcpy(buf, start, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void test_cleanup_all(void)
+{
+    struct keeper_ctx orphan, live, foreign;
+    struct link_case to_file, to_live, to_orphan, own_link;
+    char decoy[128], live_path[512], orphan_path[512], path[512], line[512];
+    static char out[65536];
+    sec_snap decoy_before, foreign_before;
+    struct stat live_before, st;
+    pid_t live_pid;
+
+    if (!sec_tools_usable())
+        tu_skip("rpcctl is not built");
+    make_decoy_dir();
+    make_decoy("mine", SEC_UID_D, 0600, decoy, sizeof decoy);
+    start_keeper(&orphan, &sec_dave, "ca_orphan", 0, 1);
+    live_pid = start_keeper(&live, &sec_dave, "ca_live", 0, 0);
+    start_keeper(&foreign, &sec_nobody, "ca_foreign", 0644, 1);
+    to_file = (struct link_case){ tu_shm_name("ca_link_file"), decoy };
+    to_live = (struct link_case){ tu_shm_name("ca_link_live"),
+                                  tu_shm_path(live.name, live_path, sizeof live_path) };
+    to_orphan = (struct link_case){ tu_shm_name("ca_link_orphan"),
+                                    tu_shm_path(orphan.name, orphan_path, sizeof orphan_path) };
+    plant_link(&to_file);
+    plant_link(&to_live);
+    plant_link(&to_orphan);
+    /* dave's own link to his own file: his, but not a segment. */
+    own_link = (struct link_case){ tu_shm_name("ca_link_own"), decoy };
+    ASSERT(symlink(decoy, tu_shm_path(own_link.name, path, sizeof path)) == 0);
+    ASSERT(lchown(path, SEC_UID_D, SEC_UID_D) == 0);
+
+    sec_snap_take(decoy, &decoy_before);
+    sec_snap_take(tu_shm_path(foreign.name, path, sizeof path), &foreign_before);
+    ASSERT(sec_shm_lstat(live.name, &live_before) == 0);
+
+    /* The output goes through a file the child writes and we read. */
+    {
+        char *shared = mmap(NULL, sizeof out, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                            -1, 0);
+        ASSERT(shared != MAP_FAILED);
+        shared[0] = '\0';
+        sec_call_as(&sec_dave, cleanup_all_child, shared);
+        snprintf(out, sizeof out, "%s", shared);
+        munmap(shared, sizeof out);
+    }
+
+    ASSERT_MSG(sec_shm_lstat(orphan.name, &st) != 0, "dave's orphan was not removed: %s",
+               line_of(out, orphan.name, line, sizeof line));
+    ASSERT_MSG(sec_contains(line_of(out, orphan.name, line, sizeof line), "orphaned"),
+               "dave's orphan: \"%s\"", line);
+    ASSERT(sec_shm_lstat(live.name, &st) == 0 && st.st_ino == live_before.st_ino);
+    SEC_SNAP_SAME(tu_shm_path(foreign.name, path, sizeof path), &foreign_before);
+    SEC_SNAP_SAME(decoy, &decoy_before);
+    expect_link(&to_file);
+    expect_link(&to_live);
+    expect_link(&to_orphan);
+    expect_link(&own_link);
+    tu_log("cleanup --all as dave: his orphan removed; his live segment, nobody's orphan, "
+           "four links (to his file, his live and orphaned segments) and their targets left");
+    tu_log("  %s", line_of(out, foreign.name, line, sizeof line));
+    tu_log("  %s", line_of(out, to_file.name, line, sizeof line));
+    tu_log("  %s", line_of(out, own_link.name, line, sizeof line));
+
+    sec_say(&live.cmd, "quit");
+    TU_EXPECT_EXIT0(live_pid, tu_timeout_ms(60000));
+    ASSERT(!tu_shm_exists(live.name));
+    tu_shm_remove(foreign.name);
+    tu_shm_remove(to_file.name);
+    tu_shm_remove(to_live.name);
+    tu_shm_remove(to_orphan.name);
+    tu_shm_remove(own_link.name);
+    sec_chan_close(&orphan.to_parent);
+    sec_chan_close(&orphan.cmd);
+    sec_chan_close(&live.to_parent);
+    sec_chan_close(&live.cmd);
+    sec_chan_close(&foreign.to_parent);
+    sec_chan_close(&foreign.cmd);
+}
+
 int main(int argc, char **argv)
 {
+    static const struct {
+        const char *name;
+        void (*run)(void);
+    } parts[] = { { "names", test_names }, { "symlink", test_symlink },
+                  { "cleanup_all", test_cleanup_all } };
     char test[64];
-    if (argc != 2 || (strcmp(argv[1], "names") != 0 && strcmp(argv[1], "symlink") != 0)) {
-        fprintf(stderr, "usage: test_access_tools names|symlink\n");
-        return 2;
+    size_t i;
+    for (i = 0; argc == 2 && i < sizeof parts / sizeof parts[0]; i++) {
+        if (strcmp(argv[1], parts[i].name) == 0) {
+            snprintf(test, sizeof test, "access_tools_%s", argv[1]);
+            tu_init(test);
+            sec_require_root();
+            parts[i].run();
+            return tu_done();
+        }
     }
-    snprintf(test, sizeof test, "access_tools_%s", argv[1]);
-    tu_init(test);
-    sec_require_root();
-    if (strcmp(argv[1], "names") == 0)
-        test_names();
-    else
-        test_symlink();
-    return tu_done();
+    fprintf(stderr, "usage: test_access_tools names|symlink|cleanup_all\n");
+    return 2;
 }
