@@ -4,8 +4,8 @@
 #   fuzz/coverage.sh [WORKDIR]
 #
 # Builds the targets once more with clang's source-based coverage (tree
-# build-fuzz-cov), runs each target once over its corpus and seeds in
-# WORKDIR (default build-fuzz/fuzz-work, as left by fuzz/run.sh), and
+# build-fuzz-cov), runs each target once over its corpus in WORKDIR
+# (default build-fuzz/fuzz-work, as left by fuzz/run.sh) and fresh seeds, and
 # prints llvm-cov's report for the library sources.  Needs llvm-profdata
 # and llvm-cov (Debian: llvm or llvm-14).
 set -u
@@ -24,14 +24,22 @@ CC=${CC:-clang} cmake -S "$src" -B "$build" -DLIBRPC_FUZZ=ON \
     -DLIBRPC_BUILD_TOOLS=OFF -DLIBRPC_BUILD_BENCH=OFF -DLIBRPC_BUILD_EXAMPLES=OFF \
     "-DLIBRPC_FUZZ_SAN_EXTRA=-fprofile-instr-generate -fcoverage-mapping" \
     >"$out/configure.log" 2>&1 || { cat "$out/configure.log" >&2; exit 1; }
-cmake --build "$build" --target fuzz_segment fuzz_names -j "${JOBS:-2}" \
+cmake --build "$build" --target fuzz_segment fuzz_names make_seeds -j "${JOBS:-2}" \
     >"$out/build.log" 2>&1 || { tail -n 40 "$out/build.log" >&2; exit 1; }
+# Seeds of the current layout (those in WORKDIR may predate a change).
+rm -rf "$out/seeds"
+mkdir -p "$out/seeds"
+if ! "$build/bin/make_seeds" "$out/seeds/fuzz_segment" >/dev/null ||
+    ! "$build/bin/make_seeds" --names "$out/seeds/fuzz_names" >/dev/null; then
+    echo "coverage: make_seeds failed" >&2
+    exit 1
+fi
 
 rm -f "$out"/*.profraw
 status=0
 for target in fuzz_segment fuzz_names; do
     dirs=
-    for d in "$work/corpus/$target" "$work/seeds/$target"; do
+    for d in "$work/corpus/$target" "$out/seeds/$target"; do
         [ -d "$d" ] && dirs="$dirs $d"
     done
     [ -n "$dirs" ] || { echo "coverage: no corpus for $target in $work" >&2; status=1; continue; }

@@ -48,7 +48,8 @@ enum fz_knob_flags {
     FZK_NO_PUBLISH = 1u << 3,
     FZK_EVENTS = 1u << 4,        /* watch node events while polling */
     FZK_SECOND_NODE = 1u << 5,   /* create a second node in the same process */
-    FZK_UNSUBSCRIBE = 1u << 6    /* unsubscribe everything before destroy */
+    FZK_UNSUBSCRIBE = 1u << 6,   /* unsubscribe everything before destroy */
+    FZK_KEEP_VERSION = 1u << 7   /* leave header.layout_version as mutated */
 };
 enum fz_knob_index {
     FZK_FLAGS = 0,

@@ -180,6 +180,14 @@ static int install_image(struct run *r)
         FZ_ASSERT(write_all(fd, &sz, sizeof sz, offsetof(struct rpcl_header, segment_size)) == 0,
                   "patch size");
     }
+    if (!(r->knob[FZK_FLAGS] & FZK_KEEP_VERSION) && r->size >= sizeof r->hdr) {
+        /* A corpus made before a layout change stays useful: without this
+         * every input of it would only test the version check. */
+        uint32_t v = RPC_LAYOUT_VERSION;
+        r->hdr.layout_version = v;
+        FZ_ASSERT(write_all(fd, &v, sizeof v, offsetof(struct rpcl_header, layout_version)) == 0,
+                  "patch version");
+    }
     fz_guard_set_file(fd);
     if (!(r->knob[FZK_FLAGS] & FZK_NO_MEMBERSHIP)) {
         FZ_ASSERT(lock_range(fd, RPC_LOCK_MEMBERSHIP, 1, F_RDLCK) == 0, "membership lock");
