@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 static char decoy_dir[64];   /* a private directory under /tmp, removed at exit */
+static char shm_dir_file[320]; /* a file in a directory of /dev/shm, removed at exit */
 static pid_t main_pid;
 
 static void remove_decoys(void)
@@ -46,6 +47,9 @@ static void remove_decoys(void)
     size_t i;
     if (getpid() != main_pid || decoy_dir[0] == '\0')
         return;
+    /* (The directory itself goes with the test's names, after this.) */
+    if (shm_dir_file[0] != '\0')
+        unlink(shm_dir_file);
     for (i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", decoy_dir, files[i]);
         unlink(path);
@@ -149,6 +153,7 @@ static void test_names(void)
     snprintf(in_shm_dir, sizeof in_shm_dir, "%s/file", shm_dir_path);
     {
         int fd = open(in_shm_dir, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        snprintf(shm_dir_file, sizeof shm_dir_file, "%s", in_shm_dir);
         ASSERT(fd >= 0 && write(fd, "keep\n", 5) == 5);
         close(fd);
     }
@@ -212,6 +217,7 @@ static void test_names(void)
         ASSERT(stat("/dev", &st) == 0 && S_ISDIR(st.st_mode) && st.st_ino == dev_before.st_ino);
     }
     ASSERT(unlink(in_shm_dir) == 0);
+    shm_dir_file[0] = '\0';
     tu_shm_remove(dir_name);
 }
 
