@@ -39,20 +39,20 @@ static int open_view(const rpc_config *config, struct rpc_config *cfg, struct rp
     return whole ? rpci_seg_map_ro(cfg, fd, &p, s) : rpci_seg_read_table(cfg, fd, &p, s);
 }
 
-int rpc_domain_active_nodes(const rpc_config *config)
+int rpc_domain_active_nodes(const rpc_config *cfg)
 {
-    struct rpc_config cfg;
+    struct rpc_config c;
     struct rpci_seg s;
     int rc, count = 0;
     uint32_t i;
     rpci_clear_detail();
-    if ((rc = rpci_config_resolve(config, &cfg)) != 0)
+    if ((rc = rpci_config_resolve(cfg, &c)) != 0)
         return rc;
     /* Attached already: our own mapping answers, with lock tests only. */
-    if ((count = rpci_attach_count_alive(cfg.shm_name)) >= 0)
+    if ((count = rpci_attach_count_alive(c.shm_name)) >= 0)
         return count;
     count = 0;
-    if ((rc = open_view(&cfg, &cfg, &s, 0)) != 0)
+    if ((rc = open_view(&c, &c, &s, 0)) != 0)
         return rc;
     for (i = 0; i < s.max_nodes; i++)
         if (atomic_load_explicit(&rpci_seg_node(&s, i)->state, memory_order_acquire) !=
@@ -63,16 +63,16 @@ int rpc_domain_active_nodes(const rpc_config *config)
     return count;
 }
 
-int rpc_domain_list_nodes(const rpc_config *config, rpc_node_info *out, unsigned cap)
+int rpc_domain_list_nodes(const rpc_config *cfg, rpc_node_info *out, unsigned cap)
 {
-    struct rpc_config cfg;
+    struct rpc_config c;
     struct rpci_seg s;
     unsigned n = 0;
     uint32_t i;
     int rc;
     if (out == NULL && cap > 0)
         return rpci_fail(RPC_EINVAL, "rpc_domain_list_nodes: out is NULL but cap is %u", cap);
-    if ((rc = open_view(config, &cfg, &s, 0)) != 0)
+    if ((rc = open_view(cfg, &c, &s, 0)) != 0)
         return rc;
     for (i = 0; i < s.max_nodes; i++) {
         const struct rpcl_node *src = rpci_seg_node(&s, i);
@@ -127,9 +127,9 @@ static void fill_counts(const struct rpci_seg *s, rpc_domain_info *info)
             info->queues_used++;
 }
 
-int rpc_domain_stat(const rpc_config *config, rpc_domain_info *info)
+int rpc_domain_stat(const rpc_config *cfg, rpc_domain_info *info)
 {
-    struct rpc_config cfg;
+    struct rpc_config c;
     struct rpci_seg_probe p;
     struct rpci_seg s;
     int fd, rc;
@@ -137,9 +137,9 @@ int rpc_domain_stat(const rpc_config *config, rpc_domain_info *info)
     if (info == NULL)
         return rpci_fail(RPC_EINVAL, "rpc_domain_stat: info is NULL");
     memset(info, 0, sizeof *info);
-    if ((rc = rpci_config_resolve(config, &cfg)) != 0)
+    if ((rc = rpci_config_resolve(cfg, &c)) != 0)
         return rc;
-    rc = rpci_seg_probe(&cfg, &fd, &p);
+    rc = rpci_seg_probe(&c, &fd, &p);
     if (rc == RPC_ENOENT)
         return 0;
     if (rc != 0)
@@ -167,23 +167,23 @@ int rpc_domain_stat(const rpc_config *config, rpc_domain_info *info)
     info->queue_size = p.hdr.ring_block_size - RPCL_RING_HDR_SIZE;
     info->queues_total = p.hdr.ring_count;
     info->created_unix_ns = p.hdr.created_unix_ns;
-    if (rpci_seg_map_ro(&cfg, fd, &p, &s) == 0) {
+    if (rpci_seg_map_ro(&c, fd, &p, &s) == 0) {
         fill_counts(&s, info);
         rpci_seg_close(&s);
     }
     return 0;
 }
 
-int rpc_domain_list_endpoints(const rpc_config *config, rpc_endpoint_info *out, unsigned cap)
+int rpc_domain_list_endpoints(const rpc_config *cfg, rpc_endpoint_info *out, unsigned cap)
 {
-    struct rpc_config cfg;
+    struct rpc_config c;
     struct rpci_seg s;
     unsigned n = 0;
     uint32_t i;
     int rc;
     if (out == NULL && cap > 0)
         return rpci_fail(RPC_EINVAL, "rpc_domain_list_endpoints: out is NULL but cap is %u", cap);
-    if ((rc = open_view(config, &cfg, &s, 1)) != 0)
+    if ((rc = open_view(cfg, &c, &s, 1)) != 0)
         return rc;
     for (i = 0; i < rpci_sub_limit(&s); i++) {
         const struct rpcl_sub *e = rpci_seg_sub(&s, i);
@@ -208,24 +208,24 @@ int rpc_domain_list_endpoints(const rpc_config *config, rpc_endpoint_info *out, 
 
 /* ---- orphan watch ----------------------------------------------------------- */
 
-int rpc_domain_wait_orphaned(const rpc_config *config)
+int rpc_domain_wait_orphaned(const rpc_config *cfg)
 {
-    struct rpc_config cfg;
+    struct rpc_config c;
     struct stat st;
     int fd, rc;
     rpci_clear_detail();
-    if ((rc = rpci_config_resolve(config, &cfg)) != 0)
+    if ((rc = rpci_config_resolve(cfg, &c)) != 0)
         return rc;
     /* A write lock needs a descriptor open for writing. */
-    if ((fd = shm_open(cfg.shm_name, O_RDWR | O_NONBLOCK, 0)) < 0)
-        return rpci_seg_open_error(cfg.shm_name, errno);
+    if ((fd = shm_open(c.shm_name, O_RDWR | O_NONBLOCK, 0)) < 0)
+        return rpci_seg_open_error(c.shm_name, errno);
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        rc = rpci_fail(RPC_ENOTREG, "segment %s: not a regular shared-memory file", cfg.shm_name);
-    else if (st.st_uid != geteuid() && !cfg.allow_foreign_owner)
+        rc = rpci_fail(RPC_ENOTREG, "segment %s: not a regular shared-memory file", c.shm_name);
+    else if (st.st_uid != geteuid() && !c.allow_foreign_owner)
         rc = rpci_fail(RPC_EOWNER, "segment %s: owned by uid %u, not by us (uid %u)",
-                       cfg.shm_name, (unsigned)st.st_uid, (unsigned)geteuid());
+                       c.shm_name, (unsigned)st.st_uid, (unsigned)geteuid());
     else if ((rc = rpcp_lock_wait(fd, RPC_LOCK_MEMBERSHIP, RPCP_EXCLUSIVE)) != 0)
-        rc = rpci_fail(RPC_ESYS, "segment %s: waiting on the membership lock: %s", cfg.shm_name,
+        rc = rpci_fail(RPC_ESYS, "segment %s: waiting on the membership lock: %s", c.shm_name,
                        strerror(-rc));
     else {
         /* Granted: nobody is attached.  Let go at once (joiners must not
@@ -235,12 +235,12 @@ int rpc_domain_wait_orphaned(const rpc_config *config)
          * lock, so such an exit reads as "removed", not as an orphan. */
         (void)rpcp_lock_try(fd, RPC_LOCK_MEMBERSHIP, RPCP_UNLOCK);
         rpci_process_lock();
-        if (rpci_seg_lock_fd(fd, cfg.shm_name) == 0)
+        if (rpci_seg_lock_fd(fd, c.shm_name) == 0)
             (void)rpcp_lock_try(fd, RPC_LOCK_LIFECYCLE, RPCP_UNLOCK);
         rpci_process_unlock();
         rc = fstat(fd, &st) == 0 && st.st_nlink > 0
                  ? 0
-                 : rpci_fail(RPC_ENOENT, "segment %s was removed while we waited", cfg.shm_name);
+                 : rpci_fail(RPC_ENOENT, "segment %s was removed while we waited", c.shm_name);
     }
     close(fd);
     return rc;
@@ -283,35 +283,35 @@ static int cleanup_locked(const struct rpc_config *cfg, struct rpci_seg *s)
     return forced_unlink(cfg);
 }
 
-int rpc_domain_cleanup(const rpc_config *config, unsigned flags)
+int rpc_domain_cleanup(const rpc_config *cfg, unsigned flags)
 {
-    struct rpc_config cfg;
+    struct rpc_config c;
     struct rpci_seg s;
     struct stat st;
     int rc;
     rpci_clear_detail();
     if (flags & ~RPC_CLEANUP_FORCE)
         return rpci_fail(RPC_EINVAL, "rpc_domain_cleanup: unknown flags 0x%x", flags);
-    if ((rc = rpci_config_resolve(config, &cfg)) != 0)
+    if ((rc = rpci_config_resolve(cfg, &c)) != 0)
         return rc;
     if (flags & RPC_CLEANUP_FORCE)
-        return forced_unlink(&cfg);
+        return forced_unlink(&c);
     memset(&s, 0, sizeof s);
-    strcpy(s.name, cfg.shm_name);
-    s.fd = shm_open(cfg.shm_name, O_RDWR | O_NONBLOCK, 0);
+    strcpy(s.name, c.shm_name);
+    s.fd = shm_open(c.shm_name, O_RDWR | O_NONBLOCK, 0);
     if (s.fd < 0)
-        return rpci_seg_open_error(cfg.shm_name, errno);
+        return rpci_seg_open_error(c.shm_name, errno);
     if (fstat(s.fd, &st) != 0 || !S_ISREG(st.st_mode))
-        rc = rpci_fail(RPC_ENOTREG, "segment %s: not a regular shared-memory file", cfg.shm_name);
-    else if (st.st_uid != geteuid() && !cfg.allow_foreign_owner)
+        rc = rpci_fail(RPC_ENOTREG, "segment %s: not a regular shared-memory file", c.shm_name);
+    else if (st.st_uid != geteuid() && !c.allow_foreign_owner)
         rc = rpci_fail(RPC_EOWNER, "segment %s: owned by uid %u, not by us (uid %u)",
-                       cfg.shm_name, (unsigned)st.st_uid, (unsigned)geteuid());
+                       c.shm_name, (unsigned)st.st_uid, (unsigned)geteuid());
     else {
         /* Like every holder of the life-cycle lock in this process, hold
          * the process lock too, so fork() cannot copy the lock into a child. */
         rpci_process_lock();
         if ((rc = rpci_seg_lock(&s)) == 0)
-            rc = cleanup_locked(&cfg, &s);
+            rc = cleanup_locked(&c, &s);
         rpci_seg_close(&s);   /* drops the life-cycle lock */
         rpci_process_unlock();
         return rc;

@@ -34,9 +34,9 @@ static int register_node(const struct rpc_config *cfg, const char *name, struct 
     return rpci_attach_add_node(cfg, n->name, &n->att, &n->slot, &n->incarnation);
 }
 
-int rpc_node_create(const rpc_config *config, const char *name, rpc_node **out)
+int rpc_node_create(const rpc_config *cfg, const char *name, rpc_node **out)
 {
-    struct rpc_config cfg;
+    struct rpc_config c;
     struct rpc_node *n;
     int rc;
     rpci_clear_detail();
@@ -47,13 +47,13 @@ int rpc_node_create(const rpc_config *config, const char *name, rpc_node **out)
         return rpci_fail(RPC_EBADNODENAME,
                          "node name \"%.80s\": need 1-63 printable characters, no spaces",
                          name);
-    if ((rc = rpci_config_resolve(config, &cfg)) != 0)
+    if ((rc = rpci_config_resolve(cfg, &c)) != 0)
         return rc;
     if ((n = calloc(1, sizeof *n)) == NULL)
         return rpci_fail(RPC_ENOMEM, "rpc_node_create: out of memory");
-    n->receive_mode = cfg.receive_mode;
-    n->spin_us = cfg.spin_us;
-    if ((rc = register_node(&cfg, name, n)) != 0) {
+    n->receive_mode = c.receive_mode;
+    n->spin_us = c.spin_us;
+    if ((rc = register_node(&c, name, n)) != 0) {
         free(n);
         return rc;
     }

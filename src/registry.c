@@ -52,13 +52,13 @@ static void bump_generation(struct rpci_seg *s)
 int rpci_reg_add(struct rpci_seg *s, uint64_t owner_id, const char *name, uint64_t *incarnation)
 {
     struct rpcl_header *h = rpci_seg_header(s);
-    int free_slot = -1;
+    int free_idx = -1;
     uint32_t i;
     for (i = 0; i < s->max_nodes; i++) {
         char other[RPC_NODE_NAME_MAX + 1];
         if (!slot_used(s, i)) {
-            if (free_slot < 0)
-                free_slot = (int)i;
+            if (free_idx < 0)
+                free_idx = (int)i;
             continue;
         }
         rpci_reg_copy_name(rpci_seg_node(s, i), other);
@@ -66,10 +66,10 @@ int rpci_reg_add(struct rpci_seg *s, uint64_t owner_id, const char *name, uint64
             return rpci_fail(RPC_EEXIST, "segment %s: node \"%s\" already exists (slot %u)",
                              s->name, name, i);
     }
-    if (free_slot < 0)
+    if (free_idx < 0)
         return rpci_fail(RPC_EFULL, "segment %s: all %u node slots are in use", s->name,
                          s->max_nodes);
-    i = (uint32_t)free_slot;
+    i = (uint32_t)free_idx;
     /* The lock first: once the slot reads ALIVE it must already be held. */
     if (rpcp_lock_try(s->fd, RPC_LOCK_NODE0 + i, RPCP_EXCLUSIVE) != 0)
         return rpci_fail(RPC_ECORRUPT, "segment %s: free slot %u is locked by another process",

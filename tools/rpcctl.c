@@ -685,7 +685,7 @@ static int run_status(const struct opts *o, rpc_config *cfg)
         print_status_json(&r);
     else
         print_status_text(&r);
-    fflush(stdout);
+    (void)fflush(stdout);
     if (r.stat_err || r.seg_err)
         code = cli_report(&rpcctl_ctx, cfg, r.stat_err ? r.stat_err : r.seg_err, r.detail);
     else if (!r.info.exists)
@@ -727,7 +727,7 @@ static int run_nodes(const struct opts *o, rpc_config *cfg)
     } else if (err == 0) {
         print_node_table(nodes, n, "");
     }
-    fflush(stdout);
+    (void)fflush(stdout);
     free(nodes);
     return err < 0 ? cli_report(&rpcctl_ctx, cfg, err, detail) : CLI_EXIT_OK;
 }
@@ -796,7 +796,9 @@ static int run_cleanup(const struct opts *o, rpc_config *cfg)
 
 /* ---- main ---- */
 
-int main(int argc, char **argv)
+int rpcctl_stdout_gone;
+
+static int run(int argc, char **argv)
 {
     const struct command *c;
     rpc_config *cfg = NULL;
@@ -838,5 +840,17 @@ int main(int argc, char **argv)
         return code;
     code = c->run(&o, cfg);
     rpc_config_destroy(cfg);
+    return code;
+}
+
+/* Output that never reached stdout (a full disk, a closed pipe) is a failure,
+ * whatever the command found: say so instead of exiting as if all was said. */
+int main(int argc, char **argv)
+{
+    int code = run(argc, argv);
+    if ((fflush(stdout) != 0 || ferror(stdout)) && !rpcctl_stdout_gone) {
+        fprintf(stderr, "rpcctl: cannot write to standard output: check where it goes\n");
+        return 5;
+    }
     return code;
 }

@@ -148,4 +148,8 @@ int rpcctl_parse_positive(const char *s, double max, double *out);
 /* A decimal integer in [min, max], nothing else; 0 or -1. */
 int rpcctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* Set when the reader of stdout went away on purpose (echo | head): main
+ * then does not report the unwritten output as an error. */
+extern int rpcctl_stdout_gone;
+
 #endif

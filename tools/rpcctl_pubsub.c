@@ -618,6 +618,8 @@ static int echo_loop(rpc_node *node, const rpc_config *cfg, struct echo *e, uint
         cli_error(&rpcctl_ctx, "cannot write to standard output: %s", strerror(e->out_err));
         return CLI_EXIT_OTHER;
     }
+    if (e->out_err == EPIPE)
+        rpcctl_stdout_gone = 1;   /* the reader left: a normal way to stop */
     if (stop_signal || e->out_err || (e->want && e->got >= e->want))
         return 0;
     /* --timeout passed. */

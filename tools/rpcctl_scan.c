@@ -368,7 +368,7 @@ int rpcctl_run_cleanup_all(const struct opts *o)
         print_all_json(list, oc, n, removed);
     else
         print_all_table(list, oc, n, removed);
-    fflush(stdout);
+    (void)fflush(stdout);
     for (i = 0; i < n; i++)
         if (oc[i].err)
             cli_error(&rpcctl_ctx, "could not remove orphaned segment %s: %s: retry, or see 'rpcctl --name %s status'",

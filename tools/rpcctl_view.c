@@ -208,7 +208,12 @@ static void names_cell(struct rpcctl_table *t, unsigned col, const rpc_endpoint_
     }
     if (k == 0)
         fputc('-', m);
-    fclose(m);
+    /* Closing a memory stream is what finalises buf: on failure it is not
+     * usable. */
+    if (fclose(m) != 0) {
+        free(buf);
+        buf = NULL;
+    }
     rpcctl_table_set(t, col, "%s", buf ? buf : "?");
     free(buf);
 }
@@ -301,7 +306,7 @@ int rpcctl_run_topics(const struct opts *o, rpc_config *cfg)
         print_topics_json(cfg, err, detail, eps, n);
     else if (err == 0)
         print_topic_table(stdout, eps, n, "");
-    fflush(stdout);
+    (void)fflush(stdout);
     free(eps);
     return err < 0 ? cli_report(&rpcctl_ctx, cfg, err, detail) : CLI_EXIT_OK;
 }
@@ -572,7 +577,6 @@ static void draw_tty(const char *buf, size_t len, int first)
         size_t l = nl ? (size_t)(nl - (buf + i)) : len - i;
         if (row + 2 == rows && total > rows - 1) {
             printf("... %u more lines: enlarge the window\033[K\n", total - row);
-            row++;
             break;
         }
         fwrite(buf + i, 1, l < cols - 1 ? l : cols - 1, stdout);
@@ -626,7 +630,10 @@ static int refresh(const rpc_config *cfg, struct sample *cur, const struct sampl
     if (!m)
         return ENOMEM;
     print_frame(m, cfg, cur, prev && prev->t_ns ? prev : NULL, interval, n);
-    fclose(m);
+    if (fclose(m) != 0) {   /* buf is only complete once the stream closed */
+        free(buf);
+        buf = NULL;
+    }
     err = buf ? show(buf, len, tty, n == 1) : ENOMEM;
     free(buf);
     return err;
@@ -661,7 +668,7 @@ int rpcctl_run_monitor(const struct opts *o, rpc_config *cfg)
     sample_free(&s[1]);
     if (tty) {
         fputs("\033[?25h", stdout);
-        fflush(stdout);
+        (void)fflush(stdout);
     }
     if (err && err != EPIPE) {
         cli_error(&rpcctl_ctx, "cannot write to standard output: %s", strerror(err));

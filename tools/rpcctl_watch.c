@@ -162,7 +162,7 @@ static void wlog(const char *name, const char *fmt, ...)
     vprintf(fmt, ap);
     va_end(ap);
     putchar('\n');
-    fflush(stdout);
+    (void)fflush(stdout);
     pthread_mutex_unlock(&W.log_lock);
 }
 
@@ -805,6 +805,6 @@ int rpcctl_run_watch(const struct opts *o, rpc_config *cfg)
     /* Let a removal in progress finish and log; then end every thread. */
     pthread_rwlock_wrlock(&W.removing);
     pthread_mutex_lock(&W.log_lock);
-    fflush(stdout);
+    (void)fflush(stdout);
     _exit(CLI_EXIT_OK);
 }

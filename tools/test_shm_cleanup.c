@@ -105,7 +105,7 @@ static void say(const char *who, const char *fmt, ...)
     vprintf(fmt, ap);
     va_end(ap);
     putchar('\n');
-    fflush(stdout);
+    (void)fflush(stdout);
 }
 
 /*
@@ -285,7 +285,7 @@ static int test_failed(struct test *t, const char *step)
             printf("(removed the leftover orphaned segment %s)\n", rpc_config_shm_name(t->cfg));
     }
     printf("❌ Automatic clean-up test failed: %s\n", step);
-    fflush(stdout);
+    (void)fflush(stdout);
     return 1;
 }
 
@@ -328,7 +328,7 @@ static int run_test(const rpc_config *cfg)
     /* A child that quits early must not kill us when we signal it. */
     signal(SIGPIPE, SIG_IGN);
     printf("Automatic clean-up test of shared memory %s\n", rpc_config_shm_name(cfg));
-    fflush(stdout);
+    (void)fflush(stdout);
     if (!precheck(cfg)) {
         printf("❌ Automatic clean-up test failed: the domain is not free\n");
         return 1;
@@ -343,7 +343,7 @@ static int run_test(const rpc_config *cfg)
         close(fds[1]);
         return test_failed(&t, "pipe()");
     }
-    fflush(stdout);
+    (void)fflush(stdout);
     t.child = fork();
     if (t.child < 0) {
         close(fds[0]);
@@ -468,7 +468,7 @@ static int usage_error(const char *arg)
     return CLI_EXIT_USAGE;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     enum { TEST, STATUS, CLEANUP } mode = TEST;
     rpc_config *cfg = NULL;
@@ -509,5 +509,17 @@ int main(int argc, char **argv)
     else
         code = run_test(cfg);
     rpc_config_destroy(cfg);
+    return code;
+}
+
+/* Output that never reached stdout (a full disk, a closed pipe) is a failure,
+ * whatever the command found: say so instead of exiting as if all was said. */
+int main(int argc, char **argv)
+{
+    int code = run(argc, argv);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "test_shm_cleanup: cannot write to standard output: check where it goes\n");
+        return 5;
+    }
     return code;
 }
