@@ -125,7 +125,9 @@ while IFS="$(printf '\t')" read -r tool file line ids msg; do
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$file" "$line" "$ids" "$msg" "$src"
 done <"$FINDINGS" | sort -u >"$TMP/records"
 
-awk -F '\t' -v verbose="$VERBOSE" -v records="$TMP/records" '
+RAN="cppcheck clang-tidy"
+[ -z "$ONLY" ] || RAN=$ONLY
+awk -F '\t' -v verbose="$VERBOSE" -v records="$TMP/records" -v ran=" $RAN " '
 function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
 # Split an entry at its first four " | "; the reason (last) may hold more.
 function fields(s, f,    i, p) {
@@ -170,7 +172,7 @@ FILENAME != records {
 }
 END {
     for (k = 1; k <= entries; k++)
-        if (!used[k])
+        if (!used[k] && index(ran, " " e_tool[k] " "))
             printf "stale      %s:%d: matches nothing any more: remove it (%s | %s | %s)\n",
                    e_list[k], e_line[k], e_tool[k], e_check[k], e_file[k]
     printf "analyze: %d finding(s): %d false positive(s) suppressed (analyze.suppressions), %d known real finding(s) (analyze.baseline), %d new\n",
