@@ -153,10 +153,12 @@ static void violation(enum chaos_counter c, const char *fmt, ...)
  * call.  Time blocked inside the library (on a lock, a futex) still is.
  */
 static _Thread_local int t_sched_fd = -2;   /* -2: not opened yet, -1: unavailable */
+static int g_no_runq;                       /* --no-runq: do not look */
 /* One descriptor per thread, kept open: opening the file for every call
  * fills the dentry cache under /proc/<pid>, which the kernel then has to
- * shrink when it reaps the process (it made the driver's waitpid() stall
- * for seconds). */
+ * shrink when the threads exit and the process is reaped.  Even so, on a
+ * loaded machine the /proc files make a SIGKILLed worker take up to
+ * seconds to die; --no-runq measures without them. */
 
 static uint64_t run_delay_ns(void)
 {
@@ -164,7 +166,7 @@ static uint64_t run_delay_ns(void)
     unsigned long long cpu, wait;
     ssize_t n;
     if (t_sched_fd == -2)
-        t_sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+        t_sched_fd = g_no_runq ? -1 : open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
     if (t_sched_fd < 0)
         return 0;
     n = pread(t_sched_fd, buf, sizeof buf - 1, 0);
@@ -705,7 +707,7 @@ static void node_stop(struct wnode *wn)
 static void usage(void)
 {
     fprintf(stderr, "usage: chaos_worker --name /DOMAIN --index I --seed X --report-fd FD "
-                    "[--slack-ms MS] [--max-timeout-ms MS] [--inject KIND]\n"
+                    "[--slack-ms MS] [--max-timeout-ms MS] [--inject KIND] [--no-runq]\n"
                     "  started by chaos_driver; not meant to be run by hand\n");
     exit(2);
 }
@@ -713,8 +715,15 @@ static void usage(void)
 static void parse_args(int argc, char **argv, uint64_t *seed)
 {
     int i;
-    for (i = 1; i + 1 < argc; i += 2) {
-        const char *k = argv[i], *v = argv[i + 1];
+    for (i = 1; i < argc; i += 2) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(k, "--no-runq") == 0) {
+            g_no_runq = 1;
+            i--;
+            continue;
+        }
+        if (v == NULL)
+            usage();
         if (strcmp(k, "--name") == 0)
             g_domain = v;
         else if (strcmp(k, "--index") == 0)
