@@ -7,7 +7,8 @@
 #      and static library, rpcctl, test_shm_cleanup, man pages, librpc.pc
 #      and the CMake package;
 #   2. build examples/ with plain `cc` and `pkg-config --cflags --libs
-#      librpc`, and run the publisher/subscriber pair and the poll loop;
+#      librpc` (one also statically), and run the publisher/subscriber pair,
+#      the poll loop and the static program;
 #   3. build tests/install/consumer, a separate CMake project using
 #      find_package(librpc) and librpc::librpc / librpc::librpc_static,
 #      and run what it built.
@@ -25,7 +26,7 @@ src=${2:?usage: test_install.sh BUILD_DIR SOURCE_DIR [CMAKE]}
 cmake=${3:-cmake}
 cc=${CC:-cc}
 status=0
-names="/librpc_t_install_pc_$$ /librpc_t_install_poll_$$ /librpc_t_install_cm_$$ /librpc_t_install_st_$$"
+names="/librpc_t_install_pc_$$ /librpc_t_install_pcst_$$ /librpc_t_install_poll_$$ /librpc_t_install_cm_$$ /librpc_t_install_st_$$"
 
 if ! command -v pkg-config >/dev/null 2>&1; then
     echo "SKIP: pkg-config is not installed (apt-get install -y pkg-config)"
@@ -127,7 +128,18 @@ for ex in publisher subscriber poll_loop node_events basic_node multi_node start
     step "cc $ex.c with pkg-config" \
         "$cc" -Wall -Wextra -Werror $cflags -o "$tmp/pc/example_$ex" "$src/examples/$ex.c" $libs
 done
-echo "built examples with $cc \$(pkg-config --cflags --libs librpc)"
+# Static, as README.md shows it: the static archive picked by -Bstatic, with
+# the private libraries that pkg-config --static adds.
+# shellcheck disable=SC2086
+step "cc basic_node.c with pkg-config --static" \
+    "$cc" -Wall -Wextra -Werror $cflags -o "$tmp/pc/example_basic_node_static" \
+    "$src/examples/basic_node.c" -Wl,-Bstatic $(pkg-config --static --libs librpc) -Wl,-Bdynamic
+echo "built examples with $cc \$(pkg-config --cflags --libs librpc), one statically"
+if readelf -d "$tmp/pc/example_basic_node_static" | grep -q 'NEEDED.*librpc'; then
+    fail "example_basic_node_static needs librpc.so"
+fi
+LIBRPC_SHM_NAME=/librpc_t_install_pcst_$$ "$tmp/pc/example_basic_node_static" ||
+    fail "pkg-config static build: basic_node"
 uses_installed_lib "$tmp/pc/example_publisher"
 LD_LIBRARY_PATH=$libdir LIBRPC_SHM_NAME=/librpc_t_install_pc_$$ \
     sh "$src/examples/run_pubsub.sh" "$tmp/pc" 50 || fail "pkg-config build: publisher/subscriber"
