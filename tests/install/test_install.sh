@@ -8,7 +8,7 @@
 #      and the CMake package;
 #   2. build examples/ with plain `cc` and `pkg-config --cflags --libs
 #      librpc` (one also statically), and run the publisher/subscriber pair,
-#      the poll loop and the static program;
+#      the poll loop and the static program; the same for README.md's example;
 #   3. build tests/install/consumer, a separate CMake project using
 #      find_package(librpc) and librpc::librpc / librpc::librpc_static,
 #      and run what it built.
@@ -26,7 +26,7 @@ src=${2:?usage: test_install.sh BUILD_DIR SOURCE_DIR [CMAKE]}
 cmake=${3:-cmake}
 cc=${CC:-cc}
 status=0
-names="/librpc_t_install_pc_$$ /librpc_t_install_pcst_$$ /librpc_t_install_poll_$$ /librpc_t_install_cm_$$ /librpc_t_install_st_$$"
+names="/librpc_t_install_pc_$$ /librpc_t_install_readme_$$ /librpc_t_install_pcst_$$ /librpc_t_install_poll_$$ /librpc_t_install_cm_$$ /librpc_t_install_st_$$"
 
 if ! command -v pkg-config >/dev/null 2>&1; then
     echo "SKIP: pkg-config is not installed (apt-get install -y pkg-config)"
@@ -145,6 +145,22 @@ LD_LIBRARY_PATH=$libdir LIBRPC_SHM_NAME=/librpc_t_install_pc_$$ \
     sh "$src/examples/run_pubsub.sh" "$tmp/pc" 50 || fail "pkg-config build: publisher/subscriber"
 LD_LIBRARY_PATH=$libdir LIBRPC_SHM_NAME=/librpc_t_install_poll_$$ \
     "$tmp/pc/example_poll_loop" --count 3 </dev/null || fail "pkg-config build: poll_loop"
+
+# The example in README.md (the first C block under "## Example") compiles
+# and runs as shown.
+awk '/^## Example/ { f = 1 } f && /^```c$/ { g = 1; next } g && /^```$/ { exit } g' \
+    "$src/README.md" >"$tmp/pc/readme_example.c"
+if [ -s "$tmp/pc/readme_example.c" ]; then
+    # shellcheck disable=SC2086
+    step "cc README.md's example with pkg-config" \
+        "$cc" -Wall -Wextra -Werror $cflags -o "$tmp/pc/readme_example" "$tmp/pc/readme_example.c" $libs
+    out=$(LD_LIBRARY_PATH=$libdir LIBRPC_SHM_NAME=/librpc_t_install_readme_$$ "$tmp/pc/readme_example")
+    echo "$out"
+    [ "$out" = "logger got sensors/temperature #1 from sensor: 21.5 C" ] ||
+        fail "README.md's example printed something else"
+else
+    fail "no C example under '## Example' in README.md"
+fi
 
 # ---- 3. a CMake project with find_package ---------------------------------
 
