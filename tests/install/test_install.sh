@@ -35,6 +35,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/librpc-install.XXXXXX") || exit 1
 prefix=$tmp/prefix
 
+# shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
     rm -rf "$tmp"
     for n in $names; do
@@ -69,7 +70,10 @@ step() {
 step "cmake --install" "$cmake" --install "$build" --prefix "$prefix"
 
 pc=$(find "$prefix" -name librpc.pc)
-[ -n "$pc" ] && [ "$(echo "$pc" | wc -l)" -eq 1 ] || { fail "no (single) librpc.pc in $prefix"; exit; }
+if [ -z "$pc" ] || [ "$(echo "$pc" | wc -l)" -ne 1 ]; then
+    fail "no (single) librpc.pc in $prefix"
+    exit
+fi
 libdir=$(dirname "$(dirname "$pc")")
 echo "installed; libdir ${libdir#"$tmp"/}"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
@@ -130,7 +134,7 @@ for ex in publisher subscriber poll_loop node_events basic_node multi_node start
 done
 # Static, as README.md shows it: the static archive picked by -Bstatic, with
 # the private libraries that pkg-config --static adds.
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046,SC2086
 step "cc basic_node.c with pkg-config --static" \
     "$cc" -Wall -Wextra -Werror $cflags -o "$tmp/pc/example_basic_node_static" \
     "$src/examples/basic_node.c" -Wl,-Bstatic $(pkg-config --static --libs librpc) -Wl,-Bdynamic
