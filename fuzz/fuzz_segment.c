@@ -9,7 +9,8 @@
  * holds the node lock of every slot the image marks as used, so that those
  * nodes look alive (knobs can flip both; see fuzz_common.h).  Then it drives
  * the library the way a program and rpcctl would: status, node list and
- * count, join (which sweeps), subscribe, publish, poll, node events, leave.
+ * count, endpoint list, clean-up (refused: we look attached), join (which
+ * sweeps), subscribe, publish, poll, node events, leave.
  *
  * The contract under test: every read of shared state is bounds-checked, so
  * the only outcomes are success or a documented error code.  A crash, a
