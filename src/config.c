@@ -78,7 +78,9 @@ static int check_shm_name(const char *name)
     if (name == NULL)
         return rpci_fail(RPC_EINVAL, "segment name is NULL");
     len = strlen(name);
-    if (name[0] != '/' || len < 2 || len > RPC_SHM_NAME_MAX || strchr(name + 1, '/'))
+    /* "/." and "/.." would name /dev/shm itself and /dev. */
+    if (name[0] != '/' || len < 2 || len > RPC_SHM_NAME_MAX || strchr(name + 1, '/') ||
+        strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
         return rpci_fail(RPC_EBADNAME,
                          "segment name \"%.300s\": need '/' then 1-254 characters without '/'",
                          name);

@@ -155,7 +155,7 @@ int rpc_domain_stat(const rpc_config *cfg, rpc_domain_info *info)
     info->orphaned = !p.attached;
     if (p.status == RPC_EVERSION)
         info->layout_version = p.hdr.layout_version;
-    if (p.status != 0 && p.status != RPC_EOWNER) {
+    if (!p.format_ok) {
         close(fd);
         return 0;
     }

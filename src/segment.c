@@ -493,7 +493,10 @@ int rpci_seg_probe(const struct rpc_config *cfg, int *fd_out, struct rpci_seg_pr
             p->status = rpci_fail(RPC_EUNINIT, "segment %s: initialisation never finished",
                                   cfg->shm_name);
     }
-    if (p->status == 0 && p->st.st_uid != geteuid() && !cfg->allow_foreign_owner)
+    p->format_ok = p->status == 0;
+    /* Another user's file is reported as such whatever it holds: that is
+     * what decides what anyone may do with it. */
+    if (p->st.st_uid != geteuid() && !cfg->allow_foreign_owner)
         p->status = rpci_fail(RPC_EOWNER, "segment %s: owned by uid %u, not by us (uid %u)",
                               cfg->shm_name, (unsigned)p->st.st_uid, (unsigned)geteuid());
     *fd_out = fd;

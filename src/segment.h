@@ -36,7 +36,8 @@ struct rpci_seg {
 struct rpci_seg_probe {
     struct stat st;
     struct rpcl_header hdr;       /* copy; meaningful when status == 0 */
-    int status;                   /* 0 valid, else the RPC_E* code */
+    int status;                   /* 0 usable, else the RPC_E* code (owner first) */
+    int format_ok;                /* the header and geometry are valid */
     int attached;                 /* membership held by someone */
 };
 

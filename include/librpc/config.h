@@ -64,7 +64,8 @@ void rpc_config_destroy(rpc_config *cfg);
 
 /*
  * rpc_config_set_shm_name - name of the domain's segment: a leading '/',
- * then 1..254 characters, none of them '/' or NUL.
+ * then 1..254 characters, none of them '/' or NUL; "/." and "/.." are
+ * refused.
  * Errors: RPC_EINVAL (NULL), RPC_EBADNAME.
  */
 int rpc_config_set_shm_name(rpc_config *cfg, const char *name);
@@ -101,6 +102,10 @@ int rpc_config_set_max_nodes(rpc_config *cfg, unsigned max_nodes);
  * the default, keeps the creator's group.
  * Errors: RPC_EINVAL (NULL).  Creating the segment fails with RPC_EACCES if
  * the process may not give it that group.
+ * Note: /dev/shm is sticky, so only the segment's owner (or root) can unlink
+ * it.  When a group member other than the owner is the last to leave, the
+ * segment stays behind, orphaned; the next joiner re-initialises it and the
+ * owner's clean-up (or `rpcctl watch --cleanup` run as the owner) removes it.
  */
 int rpc_config_set_group(rpc_config *cfg, gid_t gid);
 

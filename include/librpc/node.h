@@ -47,7 +47,8 @@ int rpc_node_create(const rpc_config *cfg, const char *name, rpc_node **out);
  * rpc_node_destroy - remove the node from its domain and free it.  If it was
  * the last node of the last process, the segment is unlinked.  NULL is a
  * no-op returning 0.  In a forked child it only frees memory (returns 0).
- * Errors: RPC_ETIMEDOUT when the life-cycle lock stayed held by another
+ * Errors: RPC_EINVAL when called from one of the node's own callbacks
+ * (nothing is done); RPC_ETIMEDOUT when the life-cycle lock stayed held by another
  * process for 10 s (the node is freed anyway, its node lock released, and
  * the other processes reclaim its slot).
  * Thread-safety: safe from any thread, but not concurrently with other
