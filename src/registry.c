@@ -37,8 +37,7 @@ static int slot_used(const struct rpci_seg *s, uint32_t i)
 static void bump_generation(struct rpci_seg *s)
 {
     uint32_t i;
-    /* Release: readers that acquire the generation see the table change. */
-    atomic_fetch_add_explicit(&rpci_seg_header(s)->generation, 1, memory_order_release);
+    rpci_seg_bump_generation(s);
     for (i = 0; i < s->max_nodes; i++) {
         struct rpcl_node *n = rpci_seg_node(s, i);
         if (atomic_load_explicit(&n->state, memory_order_relaxed) == RPCL_NODE_ALIVE &&

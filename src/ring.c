@@ -155,12 +155,6 @@ void rpci_cons_release(struct rpci_cons *c)
 
 /* ---- pool ------------------------------------------------------------------ */
 
-static void bump_generation(struct rpci_seg *s)
-{
-    /* Release: consumers that acquire the generation then see the table. */
-    atomic_fetch_add_explicit(&rpci_seg_header(s)->generation, 1, memory_order_release);
-}
-
 int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, const char *pub_name,
                     uint32_t sub_slot, uint64_t sub_inc)
 {
@@ -181,7 +175,7 @@ int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, con
         /* Release: a consumer that acquires ACTIVE sees the fields above. */
         atomic_store_explicit(&r->state, RPCL_RING_ACTIVE, memory_order_release);
         rpci_raise_hwm(&rpci_seg_header(s)->ring_hwm, i);
-        bump_generation(s);
+        rpci_seg_bump_generation(s);
         return (int)i;
     }
     return rpci_fail(RPC_ENOSPC, "segment %s: all %u queues are in use (raise the segment size "
@@ -237,6 +231,6 @@ int rpci_ring_collect(struct rpci_seg *s)
         }
     }
     if (n > 0)
-        bump_generation(s);
+        rpci_seg_bump_generation(s);
     return n;
 }

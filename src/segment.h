@@ -61,6 +61,13 @@ static inline struct rpcl_ring *rpci_seg_ring(const struct rpci_seg *s, uint32_t
     return (struct rpcl_ring *)(s->base + s->ring_pool_off + (size_t)i * s->ring_block_size);
 }
 
+/* A table changed: publishers and receivers revalidate their caches.
+ * Release: whoever acquires the new generation sees the change. */
+static inline void rpci_seg_bump_generation(struct rpci_seg *s)
+{
+    atomic_fetch_add_explicit(&rpci_seg_header(s)->generation, 1, memory_order_release);
+}
+
 /* Scan limits for the subscription table and the queue pool (see the
  * high-water marks in layout.h); never beyond the validated sizes. */
 static inline uint32_t rpci_sub_limit(const struct rpci_seg *s)

@@ -24,12 +24,6 @@ int rpci_valid_topic_name(const char *s)
     return 1;
 }
 
-static void bump_generation(struct rpci_seg *s)
-{
-    /* Release: a publisher that acquires the new generation sees the entry. */
-    atomic_fetch_add_explicit(&rpci_seg_header(s)->generation, 1, memory_order_release);
-}
-
 int rpci_sub_add(struct rpci_seg *s, uint32_t kind, uint32_t slot, uint64_t inc,
                  const char *group, const char *topic, uint32_t *seq)
 {
@@ -52,7 +46,7 @@ int rpci_sub_add(struct rpci_seg *s, uint32_t kind, uint32_t slot, uint64_t inc,
         /* Release: readers that acquire ACTIVE see the fields. */
         atomic_store_explicit(&e->state, RPCL_SUB_ACTIVE, memory_order_release);
         rpci_raise_hwm(&rpci_seg_header(s)->sub_hwm, i);
-        bump_generation(s);
+        rpci_seg_bump_generation(s);
         return (int)i;
     }
     return rpci_fail(RPC_ENOSPC, "segment %s: all %u subscription entries are in use "
@@ -75,7 +69,7 @@ void rpci_sub_remove(struct rpci_seg *s, uint32_t index)
     if (index >= s->max_subs)
         return;
     free_entry(rpci_seg_sub(s, index));
-    bump_generation(s);
+    rpci_seg_bump_generation(s);
 }
 
 void rpci_sub_release_node(struct rpci_seg *s, uint32_t slot, uint64_t inc)
@@ -91,7 +85,7 @@ void rpci_sub_release_node(struct rpci_seg *s, uint32_t slot, uint64_t inc)
         }
     }
     if (changed)
-        bump_generation(s);
+        rpci_seg_bump_generation(s);
 }
 
 unsigned rpci_sub_match(const struct rpci_seg *s, const char *group, const char *topic,

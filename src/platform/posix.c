@@ -69,15 +69,8 @@ int rpcp_lock_holder(int fd, unsigned byte)
 
 int rpcp_lock_held_by_other(int fd, unsigned byte)
 {
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = (off_t)byte;
-    fl.l_len = 1;
-    if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
-        return -errno;
-    return fl.l_type != F_UNLCK;
+    int holder = rpcp_lock_holder(fd, byte);
+    return holder < 0 ? holder : holder != 0;
 }
 
 int rpcp_zero_file(int fd, uint64_t size)
