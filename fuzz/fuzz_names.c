@@ -108,7 +108,8 @@ struct numbers {
 static int rule_shm_name(const char *s)
 {
     size_t len = strlen(s);
-    return s[0] == '/' && len >= 2 && len <= RPC_SHM_NAME_MAX && strchr(s + 1, '/') == NULL;
+    return s[0] == '/' && len >= 2 && len <= RPC_SHM_NAME_MAX && strchr(s + 1, '/') == NULL &&
+           strcmp(s, "/.") != 0 && strcmp(s, "/..") != 0;
 }
 
 static int rule_name63(const char *s)
