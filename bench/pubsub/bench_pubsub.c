@@ -24,7 +24,7 @@
  * when every measurement ran, every message arrived intact and in order,
  * and no segment was left behind.
  *
- * Usage: bench_pubsub [--quick] [--rounds N] [--only latency|throughput|cost]
+ * Usage: bench_pubsub [--quick] [--rounds N] [--slices N] [--only latency|throughput|cost]
  *                     [--iterations N] [--messages N] [--size BYTES]
  *                     [--queue-size BYTES] [--name /PREFIX] [--mechanisms LIST]
  */
@@ -49,6 +49,8 @@
 #include <unistd.h>
 
 #define MAX_ROUNDS 99
+#define MAX_SLICES 20
+#define MAX_PARTS (MAX_ROUNDS * MAX_SLICES)
 #define MAX_SIZE ((size_t)64 << 10)        /* the library's default largest message */
 #define NS_PER_S 1e9
 
@@ -89,6 +91,7 @@ static const unsigned TPUT_DIVISOR[] = { 1, 5, 50 };
 struct options {
     int quick;
     int rounds;
+    int slices;                  /* parts of a round, mechanisms alternating */
     int latency, throughput, cost;   /* which parts to run */
     uint64_t iterations;         /* latency: timed round trips */
     uint64_t messages;           /* throughput: timed 64 B messages */
@@ -191,8 +194,10 @@ static void print_machine(const struct options *o, int argc, char **argv)
                "CPU %d (sched_setaffinity)\n", g_cpu[0], g_cpu[1]);
     else
         printf("- pinning: none (fewer than 2 CPUs available)\n");
-    printf("- rounds: %d (each figure is the median of the rounds; the range is min-max "
-           "over the rounds)\n", o->rounds);
+    printf("- rounds: %d of %d slices each; in every slice each mechanism runs 1/%d of its "
+           "round's work, in turn, so that drift hits all alike. Figures: median of the "
+           "rounds (range: min-max over the rounds); ratios: median over all slices\n",
+           o->rounds, o->slices, o->slices);
     printf("- load average at start: %s\n", load);
     printf("- segment: %s (librpc defaults", g_shm);
     if (o->queue_size != 0)
@@ -441,7 +446,7 @@ static uint64_t percentile(const uint64_t *sorted, size_t n, double p)
 /* Median of n values (v is left as it was); *lo and *hi get the extremes. */
 static double med_range(const double *v, int n, double *lo, double *hi)
 {
-    double s[MAX_ROUNDS];
+    double s[MAX_PARTS];
     memcpy(s, v, (size_t)n * sizeof *v);
     qsort(s, (size_t)n, sizeof *s, cmp_double);
     *lo = s[0];
@@ -466,13 +471,20 @@ static double max_of(const double *v, int n)
 
 /* ---- the measurements ------------------------------------------------- */
 
+/* Per round: figures of the round's pooled slices.  Per part (round r,
+ * slice s: index r * slices + s): what the ratios are computed from, so
+ * that both sides of a ratio ran minutes, not a round, apart. */
 struct results {
-    /* Per mechanism, per round; arrays of doubles so medians are easy. */
     double lat[NLAT][4][MAX_ROUNDS];          /* P50, P99, P99.9, max (ns, one-way) */
-    double lat_other[NLAT][MAX_ROUNDS];
-    double tput[NSIZES][NTPUT][MAX_ROUNDS];   /* messages/s */
-    double tput_other[NSIZES][NTPUT][MAX_ROUNDS];
-    double copy[NSIZES][2][MAX_ROUNDS];       /* bytes/s: cold, hot */
+    double lat_wait[NLAT][MAX_ROUNDS];        /* CPU wait %, worst slice */
+    double lat_part[NLAT][MAX_PARTS];         /* P50 of each slice */
+    uint64_t *pool[NLAT];                     /* a round's samples, all slices */
+    double tput[NSIZES][NTPUT][MAX_ROUNDS];   /* messages/s over the round's slices */
+    double tput_wait[NSIZES][NTPUT][MAX_ROUNDS];
+    double tput_part[NSIZES][NTPUT][MAX_PARTS];
+    uint64_t tput_msgs[NSIZES][NTPUT], tput_ns[NSIZES][NTPUT];   /* this round so far */
+    double copy[NSIZES][2][MAX_ROUNDS];       /* bytes/s: cold, hot (fastest slice) */
+    double copy_part[NSIZES][MAX_PARTS];      /* cold */
     double cost[3][2][MAX_ROUNDS];            /* ns/message: publish, receive, both; median, min */
 };
 
@@ -491,8 +503,8 @@ static struct bp_job make_job(const struct options *o, const struct shared_area 
     j.m = m;
     j.mode = mode;
     j.size = size;
-    j.count = count;
-    j.warm = warmup_for(count);
+    j.count = count < 10 ? 10 : count;
+    j.warm = warmup_for(j.count);
     j.shm_name = g_shm;
     j.queue_size = o->queue_size;
     j.sh = a->sh;
@@ -502,29 +514,52 @@ static struct bp_job make_job(const struct options *o, const struct shared_area 
     return j;
 }
 
-static int measure_latency(const struct options *o, const struct shared_area *a, int mech,
-                           int round, struct results *res)
+/* Round trips of one slice of a round. */
+static uint64_t lat_slice_count(const struct options *o)
 {
-    static const double ps[] = { 0.50, 0.99, 0.999 };
-    struct bp_job j = make_job(o, a, &LAT_MECHS[mech], BP_LATENCY, o->size, o->iterations);
-    size_t n = (size_t)j.count, k;
-    if (run_job(&j, &res->lat_other[mech][round]) != 0)
+    uint64_t n = o->iterations / (uint64_t)o->slices;
+    return n < 10 ? 10 : n;
+}
+
+/* One slice of a latency measurement: its samples join the round's pool. */
+static int measure_latency(const struct options *o, const struct shared_area *a, int mech,
+                           int round, int slice, struct results *res)
+{
+    struct bp_job j = make_job(o, a, &LAT_MECHS[mech], BP_LATENCY, o->size, lat_slice_count(o));
+    size_t n = (size_t)j.count;
+    double wait;
+    if (run_job(&j, &wait) != 0)
         return -1;
+    if (slice == 0 || wait > res->lat_wait[mech][round])
+        res->lat_wait[mech][round] = wait;
     qsort(a->samples, n, sizeof *a->samples, cmp_u64);
-    for (k = 0; k < 3; k++)
-        res->lat[mech][k][round] = (double)percentile(a->samples, n, ps[k]) / 2;
-    res->lat[mech][3][round] = (double)a->samples[n - 1] / 2;
+    res->lat_part[mech][round * o->slices + slice] = (double)percentile(a->samples, n, 0.5) / 2;
+    memcpy(res->pool[mech] + (size_t)slice * n, a->samples, n * sizeof *a->samples);
     return 0;
 }
 
-static int measure_tput(const struct options *o, const struct shared_area *a, int si, int mech,
-                        int round, struct results *res)
+/* The round's figures from the pooled samples of all its slices. */
+static void finish_latency_round(const struct options *o, int mech, int round,
+                                 struct results *res)
 {
-    uint64_t count = o->messages / TPUT_DIVISOR[si];
-    struct bp_job j = make_job(o, a, &TPUT_MECHS[mech], BP_THROUGHPUT, TPUT_SIZES[si],
-                               count < 10 ? 10 : count);
+    static const double ps[] = { 0.50, 0.99, 0.999 };
+    size_t n = (size_t)lat_slice_count(o) * (size_t)o->slices, k;
+    uint64_t *v = res->pool[mech];
+    qsort(v, n, sizeof *v, cmp_u64);
+    for (k = 0; k < 3; k++)
+        res->lat[mech][k][round] = (double)percentile(v, n, ps[k]) / 2;
+    res->lat[mech][3][round] = (double)v[n - 1] / 2;
+}
+
+/* One slice of a throughput measurement. */
+static int measure_tput(const struct options *o, const struct shared_area *a, int si, int mech,
+                        int round, int slice, struct results *res)
+{
+    uint64_t count = o->messages / TPUT_DIVISOR[si] / (uint64_t)o->slices;
+    struct bp_job j = make_job(o, a, &TPUT_MECHS[mech], BP_THROUGHPUT, TPUT_SIZES[si], count);
     uint64_t t0, t1;
-    if (run_job(&j, &res->tput_other[si][mech][round]) != 0)
+    double wait;
+    if (run_job(&j, &wait) != 0)
         return -1;
     t0 = atomic_load(&a->sh->t0);
     t1 = atomic_load(&a->sh->t1);
@@ -532,7 +567,18 @@ static int measure_tput(const struct options *o, const struct shared_area *a, in
         fprintf(stderr, "bench_pubsub: %s: no timing recorded\n", j.m->label);
         return -1;
     }
-    res->tput[si][mech][round] = (double)j.count * NS_PER_S / (double)(t1 - t0);
+    if (slice == 0) {
+        res->tput_msgs[si][mech] = res->tput_ns[si][mech] = 0;
+        res->tput_wait[si][mech][round] = wait;
+    }
+    if (wait > res->tput_wait[si][mech][round])
+        res->tput_wait[si][mech][round] = wait;
+    res->tput_msgs[si][mech] += j.count;
+    res->tput_ns[si][mech] += t1 - t0;
+    res->tput[si][mech][round] =
+        (double)res->tput_msgs[si][mech] * NS_PER_S / (double)res->tput_ns[si][mech];
+    res->tput_part[si][mech][round * o->slices + slice] =
+        (double)j.count * NS_PER_S / (double)(t1 - t0);
     return 0;
 }
 
@@ -574,7 +620,7 @@ static void copy_rates(size_t size, size_t buf, int passes, double *cold, double
 /* In a child pinned like end A, so the coordinator never holds the large
  * buffers (every fork would copy their page tables). */
 static int measure_copy(const struct options *o, const struct shared_area *a, int round,
-                        struct results *res)
+                        int slice, struct results *res)
 {
     pid_t pid, self = getpid();
     int si;
@@ -594,7 +640,7 @@ static int measure_copy(const struct options *o, const struct shared_area *a, in
         memset(src, 0x5a, o->memcpy_buf);   /* fault every page in first */
         memset(dst, 0xa5, o->memcpy_buf);
         for (si = 0; si < NSIZES; si++)
-            copy_rates(TPUT_SIZES[si], o->memcpy_buf, o->quick ? 2 : 4, &a->sh->copy_bps[si][0],
+            copy_rates(TPUT_SIZES[si], o->memcpy_buf, 2, &a->sh->copy_bps[si][0],
                        &a->sh->copy_bps[si][1], src, dst);
         _exit(0);
     }
@@ -604,8 +650,11 @@ static int measure_copy(const struct options *o, const struct shared_area *a, in
         return -1;
     }
     for (si = 0; si < NSIZES; si++) {
-        res->copy[si][0][round] = a->sh->copy_bps[si][0];
-        res->copy[si][1][round] = a->sh->copy_bps[si][1];
+        int k;
+        for (k = 0; k < 2; k++)
+            if (slice == 0 || a->sh->copy_bps[si][k] > res->copy[si][k][round])
+                res->copy[si][k][round] = a->sh->copy_bps[si][k];
+        res->copy_part[si][round * o->slices + slice] = a->sh->copy_bps[si][0];
     }
     return 0;
 }
@@ -664,38 +713,54 @@ static int wanted(const struct options *o, const char *key)
     return o->mechanisms == NULL;
 }
 
-/* Every mechanism once per round, starting one further each round. */
-static int run_all(const struct options *o, const struct shared_area *a, struct results *res)
+/* One slice: every selected mechanism once, starting one further each
+ * time, so that drift hits all alike. */
+static int run_slice(const struct options *o, const struct shared_area *a, int r, int sl,
+                     struct results *res)
 {
-    int r, i, si;
-    for (r = 0; r < o->rounds; r++) {
-        for (i = 0; o->latency && i < NLAT; i++) {
-            int m = (i + r) % NLAT;
-            if (!wanted(o, LAT_MECHS[m].key))
+    int i, si, turn = r * o->slices + sl;
+    for (i = 0; o->latency && i < NLAT; i++) {
+        int m = (i + turn) % NLAT;
+        if (!wanted(o, LAT_MECHS[m].key))
+            continue;
+        fprintf(stderr, "round %d/%d, slice %d/%d: latency, %s\n", r + 1, o->rounds, sl + 1,
+                o->slices, LAT_MECHS[m].label);
+        if (measure_latency(o, a, m, r, sl, res) != 0)
+            return -1;
+    }
+    for (si = 0; o->throughput && si < NSIZES; si++) {
+        for (i = 0; i < NTPUT; i++) {
+            int m = (i + turn) % NTPUT;
+            if (!wanted(o, TPUT_MECHS[m].key))
                 continue;
-            fprintf(stderr, "round %d/%d: latency, %s\n", r + 1, o->rounds, LAT_MECHS[m].label);
-            if (measure_latency(o, a, m, r, res) != 0)
+            fprintf(stderr, "round %d/%d, slice %d/%d: throughput %zu B, %s\n", r + 1,
+                    o->rounds, sl + 1, o->slices, TPUT_SIZES[si], TPUT_MECHS[m].label);
+            if (measure_tput(o, a, si, m, r, sl, res) != 0)
                 return -1;
         }
-        for (si = 0; o->throughput && si < NSIZES; si++) {
-            for (i = 0; i < NTPUT; i++) {
-                int m = (i + r) % NTPUT;
-                if (!wanted(o, TPUT_MECHS[m].key))
-                    continue;
-                fprintf(stderr, "round %d/%d: throughput %zu B, %s\n", r + 1, o->rounds,
-                        TPUT_SIZES[si], TPUT_MECHS[m].label);
-                if (measure_tput(o, a, si, m, r, res) != 0)
-                    return -1;
-            }
-        }
+    }
+    if (o->throughput && wanted(o, "memcpy")) {
+        fprintf(stderr, "round %d/%d, slice %d/%d: memcpy\n", r + 1, o->rounds, sl + 1,
+                o->slices);
+        if (measure_copy(o, a, r, sl, res) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int run_all(const struct options *o, const struct shared_area *a, struct results *res)
+{
+    int r, sl, m;
+    for (r = 0; r < o->rounds; r++) {
+        for (sl = 0; sl < o->slices; sl++)
+            if (run_slice(o, a, r, sl, res) != 0)
+                return -1;
+        for (m = 0; o->latency && m < NLAT; m++)
+            if (wanted(o, LAT_MECHS[m].key))
+                finish_latency_round(o, m, r, res);
         if (o->cost && wanted(o, "cost")) {
             fprintf(stderr, "round %d/%d: cost per message, one thread\n", r + 1, o->rounds);
             if (measure_cost(o, a, r, res) != 0)
-                return -1;
-        }
-        if (o->throughput && wanted(o, "memcpy")) {
-            fprintf(stderr, "round %d/%d: memcpy\n", r + 1, o->rounds);
-            if (measure_copy(o, a, r, res) != 0)
                 return -1;
         }
     }
@@ -737,20 +802,20 @@ static const char *fmt_size(char *b, size_t len, size_t size)
     return b;
 }
 
-/* One row of a ratio table, when both sides were measured: per round
- * scale * num[r] / den[r] (so a drift between rounds, e.g. the hypervisor
- * moving a vCPU, cancels out), then the median of the rounds and their
- * range, against the target (0: none). */
+/* One row of a ratio table, when both sides were measured: per slice
+ * scale * num[i] / den[i] (both sides ran seconds apart, so a drift, e.g.
+ * the hypervisor moving a vCPU, cancels out), then the median of the
+ * slices and their range, against the target (0: none). */
 static void ratio_row(const char *what, int have, const double *num, const double *den,
-                      double scale, int rounds, int at_most, double target)
+                      double scale, int parts, int at_most, double target)
 {
-    double v[MAX_ROUNDS], ratio, lo, hi;
-    int r;
+    double v[MAX_PARTS], ratio, lo, hi;
+    int i;
     if (!have)
         return;
-    for (r = 0; r < rounds; r++)
-        v[r] = den[r] > 0 ? scale * num[r] / den[r] : 0;
-    ratio = med_range(v, rounds, &lo, &hi);
+    for (i = 0; i < parts; i++)
+        v[i] = den[i] > 0 ? scale * num[i] / den[i] : 0;
+    ratio = med_range(v, parts, &lo, &hi);
     printf("| %s | %.2fx | %.2f - %.2f", what, ratio, lo, hi);
     if (target <= 0)
         printf(" | (none) | |\n");
@@ -762,12 +827,13 @@ static void ratio_row(const char *what, int have, const double *num, const doubl
 static void report_latency(const struct options *o, const struct results *res)
 {
     char b[5][32], s[32];
-    int m, k, n = o->rounds, w[NLAT];
-    uint64_t warm = warmup_for(o->iterations);
+    int m, k, n = o->rounds, parts = o->rounds * o->slices, w[NLAT];
+    uint64_t per = lat_slice_count(o);
     double p50[NLAT];
-    printf("#### Latency: one-way = round trip / 2, %s payload, %llu timed round trips "
-           "(+%llu warm-up) per round\n\n", fmt_size(s, sizeof s, o->size),
-           (unsigned long long)o->iterations, (unsigned long long)warm);
+    printf("#### Latency: one-way = round trip / 2, %s payload, %llu timed round trips per "
+           "round (%d slices of %llu, each after %llu untimed)\n\n",
+           fmt_size(s, sizeof s, o->size), (unsigned long long)(per * (uint64_t)o->slices),
+           o->slices, (unsigned long long)per, (unsigned long long)warmup_for(per));
     printf("| mechanism | P50 | P99 | P99.9 | max | P50 range | CPU wait (max) |\n");
     printf("|---|---:|---:|---:|---:|---:|---:|\n");
     for (m = 0; m < NLAT; m++) {
@@ -779,12 +845,13 @@ static void report_latency(const struct options *o, const struct results *res)
         for (k = 1; k < 4; k++)
             printf(" | %s", fmt_ns(b[k], 32, med(res->lat[m][k], n)));
         printf(" | %s - %s", fmt_ns(b[0], 32, lo), fmt_ns(b[4], 32, hi));
-        printf(" | %.0f %% |\n", max_of(res->lat_other[m], n));
+        printf(" | %.0f %% |\n", max_of(res->lat_wait[m], n));
     }
-    printf("\n| ratio of P50 latencies (per round) | median | range | target | |\n"
+    printf("\n| ratio of P50 latencies (per slice) | median | range | target | |\n"
            "|---|---:|---:|---:|---|\n");
 #define LAT_RATIO(what, a, b_, at_most, target) \
-    ratio_row(what, w[a] && w[b_], res->lat[a][0], res->lat[b_][0], 1, n, at_most, target)
+    ratio_row(what, w[a] && w[b_], res->lat_part[a], res->lat_part[b_], 1, parts, at_most, \
+              target)
     LAT_RATIO("librpc spin (receive thread) / cache-line floor", L_SPIN, L_CACHELINE, 1, 2.0);
     LAT_RATIO("librpc spin (manual poll) / cache-line floor", L_MANUAL, L_CACHELINE, 1, 2.0);
     LAT_RATIO("Unix socket / librpc spin (receive thread)", L_UDS, L_SPIN, 0, 10.0);
@@ -800,15 +867,15 @@ static void report_latency(const struct options *o, const struct results *res)
 static void report_throughput(const struct options *o, const struct results *res)
 {
     char b[3][32], s[32], what[160];
-    int si, m, n = o->rounds, w[NTPUT], wc = wanted(o, "memcpy");
+    int si, m, n = o->rounds, parts = o->rounds * o->slices, w[NTPUT], wc = wanted(o, "memcpy");
     double rate[NSIZES][NTPUT], copy_cold[NSIZES];
     printf("#### Throughput: one publisher process -> one subscriber process, blocking "
            "(nothing dropped), every sequence number and payload checked, payload copied "
            "in and out\n\n");
-    printf("Messages per round: %llu of 64 B, %llu of 4 KiB, %llu of 64 KiB (+10 %% "
-           "warm-up, at most 10000). MB = 10^6 bytes.\n\n",
+    printf("Timed messages per round: %llu of 64 B, %llu of 4 KiB, %llu of 64 KiB, in %d "
+           "slices, each slice after 10 %% more untimed (at most 10000). MB = 10^6 bytes.\n\n",
            (unsigned long long)o->messages, (unsigned long long)(o->messages / TPUT_DIVISOR[1]),
-           (unsigned long long)(o->messages / TPUT_DIVISOR[2]));
+           (unsigned long long)(o->messages / TPUT_DIVISOR[2]), o->slices);
     printf("| size | mechanism | messages/s | MB/s | range (messages/s) | CPU wait (max) |\n");
     printf("|---|---|---:|---:|---:|---:|\n");
     for (m = 0; m < NTPUT; m++)
@@ -823,7 +890,7 @@ static void report_throughput(const struct options *o, const struct results *res
             printf("| %s | %s | %s | %.0f | %s - %s | %.0f %% |\n", s, TPUT_MECHS[m].label,
                    fmt_rate(b[0], 32, rate[si][m]), rate[si][m] * bytes / 1e6,
                    fmt_rate(b[1], 32, lo), fmt_rate(b[2], 32, hi),
-                   max_of(res->tput_other[si][m], n));
+                   max_of(res->tput_wait[si][m], n));
         }
         if (!wc)
             continue;
@@ -834,18 +901,19 @@ static void report_throughput(const struct options *o, const struct results *res
         printf("| %s | memcpy, one thread, in cache (for reference) | | %.0f | | |\n", s,
                med(res->copy[si][1], n) / 1e6);
     }
-    printf("\n| throughput ratio (per round) | median | range | target | |\n"
+    printf("\n| throughput ratio (per slice) | median | range | target | |\n"
            "|---|---:|---:|---:|---|\n");
     for (m = 0; m <= T_DEFAULT; m++) {
         snprintf(what, sizeof what, "64 B messages/s: %s / Unix socket", TPUT_MECHS[m].label);
-        ratio_row(what, w[m] && w[T_UDS], res->tput[0][m], res->tput[0][T_UDS], 1, n, 0, 10.0);
+        ratio_row(what, w[m] && w[T_UDS], res->tput_part[0][m], res->tput_part[0][T_UDS], 1,
+                  parts, 0, 10.0);
     }
     for (si = 1; si < NSIZES; si++)
         for (m = 0; m <= T_DEFAULT; m++) {
             snprintf(what, sizeof what, "%s MB/s: %s / memcpy beyond the caches",
                      fmt_size(s, sizeof s, TPUT_SIZES[si]), TPUT_MECHS[m].label);
-            ratio_row(what, w[m] && wc, res->tput[si][m], res->copy[si][0],
-                      (double)TPUT_SIZES[si], n, 0, 0.5);
+            ratio_row(what, w[m] && wc, res->tput_part[si][m], res->copy_part[si],
+                      (double)TPUT_SIZES[si], parts, 0, 0.5);
         }
     printf("\n");
 }
@@ -882,11 +950,13 @@ static void report_cost(const struct options *o, const struct results *res)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: bench_pubsub [--quick] [--rounds N] [--only latency|throughput|cost]\n"
+            "usage: bench_pubsub [--quick] [--rounds N] [--slices N] [--only latency|throughput|cost]\n"
             "                    [--iterations N] [--messages N] [--size BYTES]\n"
             "                    [--queue-size BYTES] [--name /PREFIX] [--mechanisms LIST]\n"
-            "  --quick           smoke run: 1 round, 2000 round trips, 5000 messages\n"
+            "  --quick           smoke run: 1 round of 2 slices, 2000 round trips, 5000 messages\n"
             "  --rounds N        measure every mechanism N times (default 3; median and range)\n"
+            "  --slices N        cut each round into N slices, the mechanisms alternating in\n"
+            "                    each (default 5); ratios are taken per slice\n"
             "  --only WHAT       only the latency, the throughput or the cost part\n"
             "  --iterations N    timed round trips per latency measurement (default 100000)\n"
             "  --messages N      timed 64 B messages per throughput measurement (default\n"
@@ -915,7 +985,7 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    uint64_t v, rounds = 0, iterations = 0, messages = 0;
+    uint64_t v, rounds = 0, slices = 0, iterations = 0, messages = 0;
     int i;
     memset(o, 0, sizeof *o);
     o->latency = o->throughput = o->cost = 1;
@@ -935,6 +1005,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             return -1;
         i++;
         if (strcmp(a, "--rounds") == 0 && parse_u64(next, 1, MAX_ROUNDS, &rounds) == 0)
+            continue;
+        if (strcmp(a, "--slices") == 0 && parse_u64(next, 1, MAX_SLICES, &slices) == 0)
             continue;
         if (strcmp(a, "--iterations") == 0 && parse_u64(next, 10, 100000000, &iterations) == 0)
             continue;
@@ -966,6 +1038,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         return -1;
     }
     o->rounds = rounds ? (int)rounds : o->quick ? 1 : 3;
+    o->slices = slices ? (int)slices : o->quick ? 2 : 5;
     o->iterations = iterations ? iterations : o->quick ? 2000 : 100000;
     o->messages = messages ? messages : o->quick ? 5000 : 1000000;
     o->memcpy_buf = (size_t)(o->quick ? 16 : 128) << 20;
@@ -991,7 +1064,7 @@ int main(int argc, char **argv)
     struct shared_area area;
     struct results *res;
     char load[128];
-    int rc;
+    int rc, i;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (parse_args(argc, argv, &o) != 0) {
@@ -1008,7 +1081,11 @@ int main(int argc, char **argv)
     install_handlers();
     choose_cpus();
     res = calloc(1, sizeof *res);
-    if (res == NULL || map_shared(&area, &o) != 0) {
+    for (rc = 0; res != NULL && rc < NLAT; rc++)
+        if ((res->pool[rc] = calloc((size_t)lat_slice_count(&o) * (size_t)o.slices,
+                                    sizeof(uint64_t))) == NULL)
+            rc = NLAT + 1;
+    if (res == NULL || rc > NLAT || map_shared(&area, &o) != 0) {
         fprintf(stderr, "bench_pubsub: out of memory\n");
         return 1;
     }
@@ -1027,6 +1104,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_pubsub: removed a leftover segment %s\n", g_shm);
         rc = -1;
     }
+    for (i = 0; i < NLAT; i++)
+        free(res->pool[i]);
     free(res);
     if (rc != 0)
         fprintf(stderr, "bench_pubsub: FAILED\n");
