@@ -1089,7 +1089,8 @@ static double percentile(const struct samples *sm, double p)
 
 static void print_latency(const char *what, struct samples *sm)
 {
-    qsort(sm->v, sm->n, sizeof *sm->v, cmp_double);
+    if (sm->n > 0)   /* qsort must not get the NULL of an empty set */
+        qsort(sm->v, sm->n, sizeof *sm->v, cmp_double);
     printf("chaos: reclaim latency (gone from the list), %s: %zu deaths, P50 %.0f ms, "
            "P99 %.0f ms, max %.0f ms (limit %u ms)\n", what, sm->n, percentile(sm, 0.50),
            percentile(sm, 0.99), sm->n ? sm->v[sm->n - 1] : 0.0, CHAOS_RECLAIM_LIMIT_MS);
