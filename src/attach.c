@@ -267,13 +267,18 @@ void rpci_process_unlock(void)
 
 int rpci_attach_lock(struct rpci_attach *a)
 {
+    return rpci_attach_lock_until(a, 0);
+}
+
+int rpci_attach_lock_until(struct rpci_attach *a, uint64_t until_ns)
+{
     int rc;
     pthread_mutex_lock(&g_lock);
     if (a->forked) {
         pthread_mutex_unlock(&g_lock);
         return rpci_fail(RPC_EFORKED, "node inherited through fork()");
     }
-    if ((rc = rpci_seg_lock(&a->seg)) != 0)
+    if ((rc = rpci_seg_lock_fd_until(a->seg.fd, a->seg.name, until_ns)) != 0)
         pthread_mutex_unlock(&g_lock);
     return rc;
 }
@@ -307,9 +312,9 @@ int rpci_attach_count_alive(const char *shm_name)
     return count;
 }
 
-void rpci_attach_sweep_now(struct rpci_attach *a)
+void rpci_attach_sweep_now(struct rpci_attach *a, uint64_t until_ns)
 {
-    if (rpci_attach_lock(a) != 0)
+    if (rpci_attach_lock_until(a, until_ns) != 0)
         return;
     rpci_reg_sweep(&a->seg, a->owner_id);
     rpci_attach_unlock(a);

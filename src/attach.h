@@ -36,6 +36,9 @@ int rpci_attach_remove_node(struct rpci_attach *att, uint32_t slot);
 /* Take g_lock and the life-cycle lock, for data-plane table changes.
  * Errors: RPC_EFORKED, RPC_ETIMEDOUT, RPC_ESYS. */
 int rpci_attach_lock(struct rpci_attach *att);
+/* The same, giving up at until_ns (monotonic) if sooner; 0: no limit of
+ * the caller's (the library's 10 s deadline still applies). */
+int rpci_attach_lock_until(struct rpci_attach *att, uint64_t until_ns);
 void rpci_attach_unlock(struct rpci_attach *att);
 
 /* The process-wide lock every holder of a life-cycle lock also holds (so
@@ -48,7 +51,7 @@ void rpci_process_unlock(void);
 int rpci_attach_count_alive(const char *shm_name);
 
 /* Reclaim dead nodes now (a publisher found a queue full). */
-void rpci_attach_sweep_now(struct rpci_attach *att);
+void rpci_attach_sweep_now(struct rpci_attach *att, uint64_t until_ns);
 
 /* A unique node name for this process: "node-<pid>-<n>". */
 void rpci_attach_auto_name(char out[RPC_NODE_NAME_MAX + 1]);

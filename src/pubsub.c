@@ -246,10 +246,10 @@ static unsigned hash_names(const char *group, const char *topic)
 
 /* Record in the segment that we publish t, for the tools.  Best effort: a
  * full table or a busy lock costs only the listing, never the message. */
-static void advertise(struct rpc_node *n, const struct rpci_pub_topic *t)
+static void advertise(struct rpc_node *n, const struct rpci_pub_topic *t, uint64_t deadline_ns)
 {
     uint32_t seq;
-    if (rpci_attach_lock(n->att) != 0)
+    if (rpci_attach_lock_until(n->att, deadline_ns) != 0)
         return;
     (void)rpci_sub_add(&n->att->seg, RPCL_KIND_PUB, n->slot, n->incarnation, t->group, t->topic,
                        &seq);
@@ -258,7 +258,7 @@ static void advertise(struct rpc_node *n, const struct rpci_pub_topic *t)
 }
 
 static struct rpci_pub_topic *topic_entry(struct rpc_node *n, const char *group,
-                                          const char *topic)
+                                          const char *topic, uint64_t deadline_ns)
 {
     unsigned b = hash_names(group, topic);
     struct rpci_pub_topic *t;
@@ -273,7 +273,7 @@ static struct rpci_pub_topic *topic_entry(struct rpc_node *n, const char *group,
                                           memory_order_relaxed);
     t->next = n->topics[b];
     n->topics[b] = t;
-    advertise(n, t);
+    advertise(n, t, deadline_ns);
     return t;
 }
 
@@ -328,7 +328,7 @@ static void release_abandoned(struct rpc_node *n)
 }
 
 /* The queue to the target's node, allocated on first use. */
-static int outbound_for(struct rpc_node *n, const struct rpci_target *t,
+static int outbound_for(struct rpc_node *n, const struct rpci_target *t, uint64_t deadline_ns,
                         struct rpci_outbound **out)
 {
     struct rpci_outbound *o = &n->out[t->node_slot];
@@ -340,7 +340,8 @@ static int outbound_for(struct rpc_node *n, const struct rpci_target *t,
     }
     let_go(o);   /* the old subscriber of that slot is gone */
     release_abandoned(n);
-    if ((rc = rpci_attach_lock(n->att)) != 0)
+    /* A publisher's timeout also bounds its wait for the tables' lock. */
+    if ((rc = rpci_attach_lock_until(n->att, deadline_ns)) != 0)
         return rc;
     rpci_ring_collect(&n->att->seg);   /* what both ends let go of, now */
     idx = rpci_ring_alloc(&n->att->seg, n->slot, n->incarnation, n->name, t->node_slot,
@@ -397,7 +398,7 @@ static int wait_for_room(struct rpc_node *n, struct rpci_outbound *o, uint32_t s
         /* A full queue may mean a dead reader: reclaim it now rather than
          * at the next periodic sweep. */
         if (rpci_reg_is_dead(&n->att->seg, sub_slot, n->att->owner_id))
-            rpci_attach_sweep_now(n->att);
+            rpci_attach_sweep_now(n->att, deadline_ns);
     }
 }
 
@@ -407,8 +408,11 @@ static int send_one(struct rpc_node *n, const struct rpci_target *t, const struc
     struct rpcl_node *me = rpci_node_shm(n);
     struct rpci_outbound *o;
     int rc;
-    if ((rc = outbound_for(n, t, &o)) != 0)
+    if ((rc = outbound_for(n, t, deadline_ns, &o)) != 0) {
+        if (rc == RPC_ETIMEDOUT)   /* no queue in time: this copy is lost */
+            rpci_count(&me->dropped, 1);
         return rc;
+    }
     while ((rc = rpci_prod_write(&o->p, hdr, data)) == RPC_EAGAIN && timeout_ms != 0) {
         rc = wait_for_room(n, o, t->node_slot, hdr->len, deadline_ns);
         if (rc == 1)
@@ -444,7 +448,7 @@ int rpc_publish(rpc_node *n, const char *group, const char *topic, const void *d
     if (timeout_ms > 0)
         deadline = rpcp_mono_ns() + (uint64_t)timeout_ms * 1000000u;
     pthread_mutex_lock(&n->pub_mu);
-    if ((t = topic_entry(n, group, topic)) == NULL)
+    if ((t = topic_entry(n, group, topic, deadline)) == NULL)
         rc = rpci_fail(RPC_ENOMEM, "rpc_publish: out of memory");
     else
         rc = refresh_targets(n, t);

@@ -33,8 +33,15 @@
 
 int rpci_seg_lock_fd(int fd, const char *name)
 {
+    return rpci_seg_lock_fd_until(fd, name, 0);
+}
+
+int rpci_seg_lock_fd_until(int fd, const char *name, uint64_t until_ns)
+{
     uint64_t deadline = rpcp_mono_ns() + RPCI_LOCK_TIMEOUT_NS;
     uint64_t nap = 2000;
+    if (until_ns != 0 && until_ns < deadline)
+        deadline = until_ns;   /* the caller's own timeout comes first */
     for (;;) {
         int rc = rpcp_lock_try(fd, RPC_LOCK_LIFECYCLE, RPCP_EXCLUSIVE);
         if (rc == 0)
@@ -43,8 +50,8 @@ int rpci_seg_lock_fd(int fd, const char *name)
             return rpci_fail(RPC_ESYS, "segment %s: life-cycle lock: %s", name, strerror(-rc));
         if (rpcp_mono_ns() > deadline)
             return rpci_fail(RPC_ETIMEDOUT,
-                             "segment %s: life-cycle lock held by another process for 10 s "
-                             "(is it stopped?)", name);
+                             "segment %s: life-cycle lock held by another process past the "
+                             "deadline (10 s at most; is it stopped?)", name);
         /* Holders keep it for microseconds: back off from 2 us to 200 us
          * (a longer nap lets others overtake a waiter again and again). */
         rpcp_sleep_ns(nap);

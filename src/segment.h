@@ -105,6 +105,9 @@ int rpci_seg_others_attached(struct rpci_seg *s);
 
 /* Life-cycle lock with the library's deadline; 0 or RPC_ETIMEDOUT/RPC_ESYS. */
 int rpci_seg_lock_fd(int fd, const char *name);
+/* The same, giving up at until_ns (CLOCK_MONOTONIC) if that is sooner; 0
+ * means the library's deadline only. */
+int rpci_seg_lock_fd_until(int fd, const char *name, uint64_t until_ns);
 int rpci_seg_lock(struct rpci_seg *s);
 /* Non-blocking variant: 0, or RPC_EBUSY when another process holds it. */
 int rpci_seg_trylock(struct rpci_seg *s);

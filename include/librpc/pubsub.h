@@ -76,7 +76,11 @@ int rpc_is_subscribed(rpc_node *node, const char *group, const char *topic);
  * every subscriber of (group, topic) in the domain.
  * timeout_ms: how long to wait for room when a subscriber's queue is full:
  * RPC_NO_WAIT (0) fails at once, RPC_WAIT_FOREVER (-1) waits as long as the
- * subscriber lives, > 0 waits that many milliseconds.  A subscriber that
+ * subscriber lives, > 0 waits that many milliseconds.  A timeout > 0 also
+ * bounds the wait for the segment's table lock that the first message to a
+ * new subscriber needs (its queue is allocated then): if another process
+ * holds that lock past the deadline, that copy is dropped (RPC_ETIMEDOUT).
+ * Otherwise that lock is waited for up to the library's 10 s deadline.  A subscriber that
  * dies never blocks a publisher: its queue is abandoned.
  * Returns 0 when every subscriber got the message (also when there are
  * none).  Errors: RPC_EINVAL, RPC_EBADTOPIC, RPC_EMSGSIZE (larger than the
