@@ -19,8 +19,8 @@
  * (bp_librpc.c, bp_bare.c), pins them to two different CPUs, runs the
  * mechanisms in turn round after round so that machine drift hits all
  * alike, and prints Markdown tables with the median of the rounds, their
- * spread, how long the ends waited for a CPU that other processes held
- * (schedstat run delay), and the ratios against the targets.  Nothing here asserts a speed: the exit status is 0
+ * spread, how often other processes preempted the ends' working threads,
+ * and the ratios against the targets.  Nothing here asserts a speed: the exit status is 0
  * when every measurement ran, every message arrived intact and in order,
  * and no segment was left behind.
  *
@@ -51,9 +51,10 @@
 #define MAX_ROUNDS 99
 #define MAX_SLICES 20
 #define MAX_PARTS (MAX_ROUNDS * MAX_SLICES)
-/* A slice counts as undisturbed when the ends of both mechanisms of a
- * ratio waited for a CPU less than this share of the slice's time. */
-#define CLEAN_WAIT_PCT 5.0
+/* A slice counts as undisturbed when the working threads of both
+ * mechanisms of a ratio were preempted less often than this per second
+ * (librpc's own sweeper threads wake 10 times a second per process). */
+#define CLEAN_PREEMPT_PER_S 50.0
 #define MAX_SIZE ((size_t)64 << 10)        /* the library's default largest message */
 #define NS_PER_S 1e9
 
@@ -200,8 +201,9 @@ static void print_machine(const struct options *o, int argc, char **argv)
     printf("- rounds: %d of %d slices each; in every slice each mechanism runs 1/%d of its "
            "round's work, in turn, so that drift hits all alike. Figures: median of the "
            "rounds (range: min-max over the rounds). Ratios: per slice, then the median over "
-           "all slices and over the undisturbed ones (both sides' CPU wait under %.0f %%)\n",
-           o->rounds, o->slices, o->slices, CLEAN_WAIT_PCT);
+           "all slices and over the undisturbed ones (both sides' working threads preempted "
+           "less than %.0f times a second)\n",
+           o->rounds, o->slices, o->slices, CLEAN_PREEMPT_PER_S);
     printf("- load average at start: %s\n", load);
     printf("- segment: %s (librpc defaults", g_shm);
     if (o->queue_size != 0)
@@ -377,11 +379,10 @@ static int check_segment_gone(void)
 }
 
 /* Run job j once: both ends, in their own processes.  0 on success, with
- * *other set to how long the ends waited for a CPU, in percent of the
- * measurement's time (both ends together: at most 200 %). */
-static int run_job(struct bp_job *j, double *other)
+ * *preempted set to how often the ends' working threads were preempted
+ * during the timed phase (both ends together). */
+static int run_job(struct bp_job *j, double *preempted)
 {
-    uint64_t start;
     pid_t self = getpid();
     uint64_t per_item = j->mode == BP_LATENCY ? 1000000u : 200000u;   /* generous: hangs only */
     uint64_t deadline;
@@ -394,7 +395,6 @@ static int run_job(struct bp_job *j, double *other)
         return -1;
     }
     fflush(stdout);
-    start = bp_now();
     for (end = 1; end >= 0; end--) {
         pid_t pid = fork();
         if (pid == 0)
@@ -411,7 +411,7 @@ static int run_job(struct bp_job *j, double *other)
     deadline = bp_now() + 60 * 1000000000ull + (j->warm + j->count) * per_item;
     if (reap(deadline) != 0)
         rc = -1;
-    *other = 100.0 * (double)atomic_load(&j->sh->cpu_wait_ns) / (double)(bp_now() - start);
+    *preempted = (double)atomic_load(&j->sh->preemptions);
     if (atomic_load(&j->sh->errors) != 0) {
         fprintf(stderr, "bench_pubsub: %s: %s\n", j->m->label, j->sh->errmsg);
         rc = -1;
@@ -480,18 +480,18 @@ static double max_of(const double *v, int n)
  * that both sides of a ratio ran minutes, not a round, apart. */
 struct results {
     double lat[NLAT][4][MAX_ROUNDS];          /* P50, P99, P99.9, max (ns, one-way) */
-    double lat_wait[NLAT][MAX_ROUNDS];        /* CPU wait %, worst slice */
+    double lat_pre[NLAT][MAX_ROUNDS];        /* preemptions/s, worst slice */
     double lat_part[NLAT][MAX_PARTS];         /* P50 of each slice */
-    double lat_part_wait[NLAT][MAX_PARTS];    /* CPU wait % of each slice */
+    double lat_part_pre[NLAT][MAX_PARTS];    /* preemptions/s of each slice */
     uint64_t *pool[NLAT];                     /* a round's samples, all slices */
     double tput[NSIZES][NTPUT][MAX_ROUNDS];   /* messages/s over the round's slices */
-    double tput_wait[NSIZES][NTPUT][MAX_ROUNDS];
+    double tput_pre[NSIZES][NTPUT][MAX_ROUNDS];
     double tput_part[NSIZES][NTPUT][MAX_PARTS];
-    double tput_part_wait[NSIZES][NTPUT][MAX_PARTS];
+    double tput_part_pre[NSIZES][NTPUT][MAX_PARTS];
     uint64_t tput_msgs[NSIZES][NTPUT], tput_ns[NSIZES][NTPUT];   /* this round so far */
     double copy[NSIZES][2][MAX_ROUNDS];       /* bytes/s: cold, hot (fastest slice) */
     double copy_part[NSIZES][MAX_PARTS];      /* cold */
-    double no_wait[MAX_PARTS];                /* memcpy: counted as undisturbed */
+    double no_pre[MAX_PARTS];                 /* memcpy: counted as undisturbed */
     double cost[3][2][MAX_ROUNDS];            /* ns/message: publish, receive, both; median, min */
 };
 
@@ -534,14 +534,18 @@ static int measure_latency(const struct options *o, const struct shared_area *a,
 {
     struct bp_job j = make_job(o, a, &LAT_MECHS[mech], BP_LATENCY, o->size, lat_slice_count(o));
     size_t n = (size_t)j.count;
-    double wait;
-    if (run_job(&j, &wait) != 0)
+    double pre, timed = 0;
+    size_t i;
+    if (run_job(&j, &pre) != 0)
         return -1;
-    if (slice == 0 || wait > res->lat_wait[mech][round])
-        res->lat_wait[mech][round] = wait;
+    for (i = 0; i < n; i++)
+        timed += (double)a->samples[i];
+    pre = timed > 0 ? pre * NS_PER_S / timed : 0;   /* per second of the timed phase */
+    if (slice == 0 || pre > res->lat_pre[mech][round])
+        res->lat_pre[mech][round] = pre;
     qsort(a->samples, n, sizeof *a->samples, cmp_u64);
     res->lat_part[mech][round * o->slices + slice] = (double)percentile(a->samples, n, 0.5) / 2;
-    res->lat_part_wait[mech][round * o->slices + slice] = wait;
+    res->lat_part_pre[mech][round * o->slices + slice] = pre;
     memcpy(res->pool[mech] + (size_t)slice * n, a->samples, n * sizeof *a->samples);
     return 0;
 }
@@ -566,8 +570,8 @@ static int measure_tput(const struct options *o, const struct shared_area *a, in
     uint64_t count = o->messages / TPUT_DIVISOR[si] / (uint64_t)o->slices;
     struct bp_job j = make_job(o, a, &TPUT_MECHS[mech], BP_THROUGHPUT, TPUT_SIZES[si], count);
     uint64_t t0, t1;
-    double wait;
-    if (run_job(&j, &wait) != 0)
+    double pre;
+    if (run_job(&j, &pre) != 0)
         return -1;
     t0 = atomic_load(&a->sh->t0);
     t1 = atomic_load(&a->sh->t1);
@@ -575,17 +579,18 @@ static int measure_tput(const struct options *o, const struct shared_area *a, in
         fprintf(stderr, "bench_pubsub: %s: no timing recorded\n", j.m->label);
         return -1;
     }
+    pre = pre * NS_PER_S / (double)(t1 - t0);   /* per second of the timed phase */
     if (slice == 0) {
         res->tput_msgs[si][mech] = res->tput_ns[si][mech] = 0;
-        res->tput_wait[si][mech][round] = wait;
+        res->tput_pre[si][mech][round] = pre;
     }
-    if (wait > res->tput_wait[si][mech][round])
-        res->tput_wait[si][mech][round] = wait;
+    if (pre > res->tput_pre[si][mech][round])
+        res->tput_pre[si][mech][round] = pre;
     res->tput_msgs[si][mech] += j.count;
     res->tput_ns[si][mech] += t1 - t0;
     res->tput[si][mech][round] =
         (double)res->tput_msgs[si][mech] * NS_PER_S / (double)res->tput_ns[si][mech];
-    res->tput_part_wait[si][mech][round * o->slices + slice] = wait;
+    res->tput_part_pre[si][mech][round * o->slices + slice] = pre;
     res->tput_part[si][mech][round * o->slices + slice] =
         (double)j.count * NS_PER_S / (double)(t1 - t0);
     return 0;
@@ -817,8 +822,8 @@ static const char *fmt_size(char *b, size_t len, size_t size)
  * and their range, and the median over the undisturbed slices alone.  The
  * verdict uses the undisturbed slices when there are at least 3, else all
  * (and says so). */
-static void ratio_row(const char *what, int have, const double *num, const double *num_wait,
-                      const double *den, const double *den_wait, double scale, int parts,
+static void ratio_row(const char *what, int have, const double *num, const double *num_pre,
+                      const double *den, const double *den_pre, double scale, int parts,
                       int at_most, double target)
 {
     double all[MAX_PARTS] = { 0 }, clean[MAX_PARTS], ratio, lo, hi, verdict;
@@ -827,7 +832,7 @@ static void ratio_row(const char *what, int have, const double *num, const doubl
         return;
     for (i = 0; i < parts; i++) {
         all[i] = den[i] > 0 ? scale * num[i] / den[i] : 0;
-        if (num_wait[i] < CLEAN_WAIT_PCT && den_wait[i] < CLEAN_WAIT_PCT)
+        if (num_pre[i] < CLEAN_PREEMPT_PER_S && den_pre[i] < CLEAN_PREEMPT_PER_S)
             clean[nclean++] = all[i];
     }
     ratio = med_range(all, parts, &lo, &hi);
@@ -855,7 +860,7 @@ static void report_latency(const struct options *o, const struct results *res)
            "round (%d slices of %llu, each after %llu untimed)\n\n",
            fmt_size(s, sizeof s, o->size), (unsigned long long)(per * (uint64_t)o->slices),
            o->slices, (unsigned long long)per, (unsigned long long)warmup_for(per));
-    printf("| mechanism | P50 | P99 | P99.9 | max | P50 range | CPU wait (max) |\n");
+    printf("| mechanism | P50 | P99 | P99.9 | max | P50 range | preempted (max, /s) |\n");
     printf("|---|---:|---:|---:|---:|---:|---:|\n");
     for (m = 0; m < NLAT; m++) {
         double lo, hi;
@@ -866,13 +871,13 @@ static void report_latency(const struct options *o, const struct results *res)
         for (k = 1; k < 4; k++)
             printf(" | %s", fmt_ns(b[k], 32, med(res->lat[m][k], n)));
         printf(" | %s - %s", fmt_ns(b[0], 32, lo), fmt_ns(b[4], 32, hi));
-        printf(" | %.0f %% |\n", max_of(res->lat_wait[m], n));
+        printf(" | %.0f |\n", max_of(res->lat_pre[m], n));
     }
     printf("\n| ratio of P50 latencies, per slice | all slices: median (range) | undisturbed "
            "slices: median (count) | target | |\n|---|---:|---:|---:|---|\n");
 #define LAT_RATIO(what, a, b_, at_most, target) \
-    ratio_row(what, w[a] && w[b_], res->lat_part[a], res->lat_part_wait[a], res->lat_part[b_], \
-              res->lat_part_wait[b_], 1, parts, at_most, target)
+    ratio_row(what, w[a] && w[b_], res->lat_part[a], res->lat_part_pre[a], res->lat_part[b_], \
+              res->lat_part_pre[b_], 1, parts, at_most, target)
     LAT_RATIO("librpc spin (receive thread) / cache-line floor", L_SPIN, L_CACHELINE, 1, 2.0);
     LAT_RATIO("librpc spin (manual poll) / cache-line floor", L_MANUAL, L_CACHELINE, 1, 2.0);
     LAT_RATIO("Unix socket / librpc spin (receive thread)", L_UDS, L_SPIN, 0, 10.0);
@@ -897,7 +902,7 @@ static void report_throughput(const struct options *o, const struct results *res
            "slices, each slice after 10 %% more untimed (at most 10000). MB = 10^6 bytes.\n\n",
            (unsigned long long)o->messages, (unsigned long long)(o->messages / TPUT_DIVISOR[1]),
            (unsigned long long)(o->messages / TPUT_DIVISOR[2]), o->slices);
-    printf("| size | mechanism | messages/s | MB/s | range (messages/s) | CPU wait (max) |\n");
+    printf("| size | mechanism | messages/s | MB/s | range (messages/s) | preempted (max, /s) |\n");
     printf("|---|---|---:|---:|---:|---:|\n");
     for (m = 0; m < NTPUT; m++)
         w[m] = wanted(o, TPUT_MECHS[m].key);
@@ -908,10 +913,10 @@ static void report_throughput(const struct options *o, const struct results *res
             if (!w[m])
                 continue;
             rate[si][m] = med_range(res->tput[si][m], n, &lo, &hi);
-            printf("| %s | %s | %s | %.0f | %s - %s | %.0f %% |\n", s, TPUT_MECHS[m].label,
+            printf("| %s | %s | %s | %.0f | %s - %s | %.0f |\n", s, TPUT_MECHS[m].label,
                    fmt_rate(b[0], 32, rate[si][m]), rate[si][m] * bytes / 1e6,
                    fmt_rate(b[1], 32, lo), fmt_rate(b[2], 32, hi),
-                   max_of(res->tput_wait[si][m], n));
+                   max_of(res->tput_pre[si][m], n));
         }
         if (!wc)
             continue;
@@ -926,15 +931,15 @@ static void report_throughput(const struct options *o, const struct results *res
            "slices: median (count) | target | |\n|---|---:|---:|---:|---|\n");
     for (m = 0; m <= T_DEFAULT; m++) {
         snprintf(what, sizeof what, "64 B messages/s: %s / Unix socket", TPUT_MECHS[m].label);
-        ratio_row(what, w[m] && w[T_UDS], res->tput_part[0][m], res->tput_part_wait[0][m],
-                  res->tput_part[0][T_UDS], res->tput_part_wait[0][T_UDS], 1, parts, 0, 10.0);
+        ratio_row(what, w[m] && w[T_UDS], res->tput_part[0][m], res->tput_part_pre[0][m],
+                  res->tput_part[0][T_UDS], res->tput_part_pre[0][T_UDS], 1, parts, 0, 10.0);
     }
     for (si = 1; si < NSIZES; si++)
         for (m = 0; m <= T_DEFAULT; m++) {
             snprintf(what, sizeof what, "%s MB/s: %s / memcpy beyond the caches",
                      fmt_size(s, sizeof s, TPUT_SIZES[si]), TPUT_MECHS[m].label);
-            ratio_row(what, w[m] && wc, res->tput_part[si][m], res->tput_part_wait[si][m],
-                      res->copy_part[si], res->no_wait, (double)TPUT_SIZES[si], parts, 0, 0.5);
+            ratio_row(what, w[m] && wc, res->tput_part[si][m], res->tput_part_pre[si][m],
+                      res->copy_part[si], res->no_pre, (double)TPUT_SIZES[si], parts, 0, 0.5);
         }
     printf("\n");
 }

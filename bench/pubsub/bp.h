@@ -44,7 +44,7 @@ struct bp_shared {
     _Atomic uint32_t errors;    /* integrity failures and failed calls */
     _Atomic uint32_t pad;
     _Atomic uint64_t t0, t1;    /* throughput: receiver's clock at the first and last timed message */
-    _Atomic uint64_t cpu_wait_ns; /* time the ends' threads waited for a CPU (schedstat) */
+    _Atomic uint64_t preemptions; /* involuntary switches of the ends' busiest threads */
     double copy_bps[3][2];      /* memcpy child: bytes/s per size, [0] cold, [1] hot */
     char errmsg[256];           /* the first failure, written by whoever failed first */
 };
@@ -108,10 +108,12 @@ int bp_check(const unsigned char *buf, size_t size, uint64_t k);
 int bp_error(struct bp_shared *sh, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Add the time this process's threads spent runnable but not running
- * (/proc/self/task/N/schedstat) to sh->cpu_wait_ns: what other processes
- * took from the measurement. */
-void bp_add_cpu_wait(struct bp_shared *sh);
+/* How often the calling thread was switched out involuntarily (another
+ * task took its CPU): read when a thread's timed phase begins, then
+ * bp_preempt_end adds the difference to sh->preemptions.  Called between
+ * samples, never inside a timed interval. */
+uint64_t bp_preempt_begin(void);
+void bp_preempt_end(struct bp_shared *sh, uint64_t begin);
 
 /* Barrier and done-wait bound: anything slower is a hang. */
 #define BP_SETUP_TIMEOUT_NS (20ull * 1000000000ull)

@@ -52,10 +52,21 @@ static int slot_wait(struct bp_slot *s, uint32_t seq, int sleeping, const struct
     return 0;
 }
 
+/* Preemption count at the start of the timed phase (k == warm), added to
+ * the total at its end: between samples, never inside one. */
+static void phase(const struct bp_job *j, uint64_t k, uint64_t *begin)
+{
+    if (k == j->warm)
+        *begin = bp_preempt_begin();
+    else if (k == j->warm + j->count)
+        bp_preempt_end(j->sh, *begin);
+}
+
 static int floor_a(const struct bp_job *j, unsigned char *out, unsigned char *in, int sleeping)
 {
-    uint64_t k, total = j->warm + j->count;
+    uint64_t k, total = j->warm + j->count, p0 = 0;
     for (k = 0; k < total; k++) {
+        phase(j, k, &p0);
         uint64_t t0, t1;
         bp_stamp(out, j->size, k);
         t0 = bp_now();
@@ -69,13 +80,15 @@ static int floor_a(const struct bp_job *j, unsigned char *out, unsigned char *in
         if (k >= j->warm)
             j->samples[k - j->warm] = t1 - t0;
     }
+    phase(j, k, &p0);
     return 0;
 }
 
 static int floor_b(const struct bp_job *j, unsigned char *in, int sleeping)
 {
-    uint64_t k, total = j->warm + j->count;
+    uint64_t k, total = j->warm + j->count, p0 = 0;
     for (k = 0; k < total; k++) {
+        phase(j, k, &p0);
         if (slot_wait(j->ab, (uint32_t)k + 1, sleeping, j->sh) != 0)
             return -1;
         memcpy(in, j->ab->data, j->size);
@@ -83,6 +96,7 @@ static int floor_b(const struct bp_job *j, unsigned char *in, int sleeping)
             return bp_error(j->sh, "floor: ping %llu has a wrong payload", (unsigned long long)k);
         slot_put(j->ba, in, j->size, (uint32_t)k + 1, sleeping);
     }
+    phase(j, k, &p0);
     return 0;
 }
 
@@ -123,8 +137,9 @@ static int io_error(const struct bp_job *j, const char *what, uint64_t k)
 
 static int stream_ping(const struct bp_job *j, unsigned char *out, unsigned char *in)
 {
-    uint64_t k, total = j->warm + j->count;
+    uint64_t k, total = j->warm + j->count, p0 = 0;
     for (k = 0; k < total; k++) {
+        phase(j, k, &p0);
         uint64_t t0, t1;
         bp_stamp(out, j->size, k);
         t0 = bp_now();
@@ -138,13 +153,15 @@ static int stream_ping(const struct bp_job *j, unsigned char *out, unsigned char
         if (k >= j->warm)
             j->samples[k - j->warm] = t1 - t0;
     }
+    phase(j, k, &p0);
     return 0;
 }
 
 static int stream_pong(const struct bp_job *j, unsigned char *in)
 {
-    uint64_t k, total = j->warm + j->count;
+    uint64_t k, total = j->warm + j->count, p0 = 0;
     for (k = 0; k < total; k++) {
+        phase(j, k, &p0);
         if (read_msg(j->fd_b[0], in, j->size) != 0)
             return io_error(j, "read failed", k);
         if (!bp_check(in, j->size, k))
@@ -152,23 +169,25 @@ static int stream_pong(const struct bp_job *j, unsigned char *in)
         if (write_msg(j->fd_b[1], in, j->size) != 0)
             return io_error(j, "write failed", k);
     }
+    phase(j, k, &p0);
     return 0;
 }
 
 static int stream_send(const struct bp_job *j, unsigned char *out)
 {
-    uint64_t k, total = j->warm + j->count;
+    uint64_t k, total = j->warm + j->count, p0 = 0;
     for (k = 1; k <= total; k++) {
         bp_stamp(out, j->size, k);
         if (write_msg(j->fd_a[1], out, j->size) != 0)
             return io_error(j, "write failed", k);
+        phase(j, k, &p0);
     }
     return bp_wait_done(j->sh, UINT64_MAX);
 }
 
 static int stream_receive(const struct bp_job *j, unsigned char *in)
 {
-    uint64_t k, total = j->warm + j->count;
+    uint64_t k, total = j->warm + j->count, p0 = 0;
     for (k = 1; k <= total; k++) {
         if (read_msg(j->fd_b[0], in, j->size) != 0)
             return io_error(j, "read failed", k);
@@ -176,8 +195,10 @@ static int stream_receive(const struct bp_job *j, unsigned char *in)
             return io_error(j, "wrong payload or order", k);
         if (k == j->warm)
             atomic_store(&j->sh->t0, bp_now());
+        if (k == total)
+            atomic_store(&j->sh->t1, bp_now());
+        phase(j, k, &p0);
     }
-    atomic_store(&j->sh->t1, bp_now());
     bp_set_done(j->sh);
     return 0;
 }
@@ -205,7 +226,6 @@ int bp_bare_a(const struct bp_job *j)
         rc = stream_ping(j, out, in);
     else
         rc = stream_send(j, out);
-    bp_add_cpu_wait(j->sh);
     if (rc == 0 && j->mode == BP_LATENCY)
         bp_set_done(j->sh);
     free(out);
@@ -229,7 +249,6 @@ int bp_bare_b(const struct bp_job *j)
         rc = stream_pong(j, in);
     else
         rc = stream_receive(j, in);
-    bp_add_cpu_wait(j->sh);
     free(in);
     return rc;
 }

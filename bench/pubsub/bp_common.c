@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include "bp.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdarg.h>
@@ -105,25 +104,27 @@ int bp_error(struct bp_shared *sh, const char *fmt, ...)
     return -1;
 }
 
-void bp_add_cpu_wait(struct bp_shared *sh)
+/* The "nonvoluntary_ctxt_switches" line of the calling thread's status. */
+static uint64_t involuntary_switches(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *de;
-    uint64_t sum = 0;
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        char path[64];
-        unsigned long long run, wait;
-        FILE *f;
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%.20s/schedstat", de->d_name);
-        if ((f = fopen(path, "r")) == NULL)
-            continue;
-        if (fscanf(f, "%llu %llu", &run, &wait) == 2)
-            sum += wait;
-        fclose(f);
-    }
-    if (d != NULL)
-        closedir(d);
-    atomic_fetch_add(&sh->cpu_wait_ns, sum);
+    char line[128];
+    unsigned long long v = 0;
+    FILE *f = fopen("/proc/thread-self/status", "r");
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
+            break;
+    fclose(f);
+    return v;
+}
+
+uint64_t bp_preempt_begin(void)
+{
+    return involuntary_switches();
+}
+
+void bp_preempt_end(struct bp_shared *sh, uint64_t begin)
+{
+    atomic_fetch_add(&sh->preemptions, involuntary_switches() - begin);
 }

@@ -34,7 +34,18 @@ struct end {
     uint64_t k;                 /* round trips done / messages received */
     uint64_t total;             /* warm + count */
     uint64_t t_sent;            /* latency: clock before the last ping */
+    uint64_t preempt0;          /* involuntary switches when timing began */
 };
+
+/* Called by the working thread after each message: the timed phase runs
+ * from message `warm` to the last one. */
+static void phase(struct end *e, uint64_t done_count)
+{
+    if (done_count == e->j->warm)
+        e->preempt0 = bp_preempt_begin();
+    else if (done_count == e->total)
+        bp_preempt_end(e->j->sh, e->preempt0);
+}
 
 static int lib_error(const struct bp_job *j, const char *what, int rc)
 {
@@ -97,7 +108,8 @@ static void on_pong(rpc_node *n, const rpc_message *m, void *user)
         return;
     if (e->k >= e->j->warm)
         e->j->samples[e->k - e->j->warm] = t - e->t_sent;
-    if (++e->k == e->total)
+    phase(e, ++e->k);
+    if (e->k == e->total)
         bp_set_done(e->j->sh);
     else
         send_ping(e);
@@ -109,8 +121,8 @@ static void on_ping(rpc_node *n, const rpc_message *m, void *user)
     (void)n;
     if (bp_is_done(e->j->sh) || take(e, m, e->k) != 0)
         return;
-    e->k++;
     (void)publish(e, "pong", e->in);   /* the copy we took, copied in again */
+    phase(e, ++e->k);
 }
 
 /* ---- throughput ---- */
@@ -131,10 +143,11 @@ static void on_data(rpc_node *n, const rpc_message *m, void *user)
         return;
     if (k == e->j->warm)
         atomic_store(&e->j->sh->t0, bp_now());
-    if (k == e->total) {
+    if (k == e->total)
         atomic_store(&e->j->sh->t1, bp_now());
+    phase(e, k);
+    if (k == e->total)
         bp_set_done(e->j->sh);
-    }
 }
 
 static void publish_all(struct end *e)
@@ -144,6 +157,7 @@ static void publish_all(struct end *e)
         bp_stamp(e->out, e->j->size, i);
         if (publish(e, "data", e->out) != 0)
             break;
+        phase(e, i);
     }
 }
 
@@ -195,7 +209,6 @@ static int run_end(const struct bp_job *j, const char *name, const char *topic,
         else if (is_a)
             publish_all(&e);
         run_until_done(&e, manual);
-        bp_add_cpu_wait(j->sh);
     }
     if (e.node != NULL && (rc = rpc_node_destroy(e.node)) != 0)
         lib_error(j, "rpc_node_destroy", rc);
