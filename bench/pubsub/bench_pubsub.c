@@ -51,10 +51,6 @@
 #define MAX_ROUNDS 99
 #define MAX_SLICES 20
 #define MAX_PARTS (MAX_ROUNDS * MAX_SLICES)
-/* A slice counts as undisturbed when the working threads of both
- * mechanisms of a ratio were preempted less often than this per second
- * (librpc's own sweeper threads wake 10 times a second per process). */
-#define CLEAN_PREEMPT_PER_S 50.0
 #define MAX_SIZE ((size_t)64 << 10)        /* the library's default largest message */
 #define NS_PER_S 1e9
 
@@ -201,9 +197,7 @@ static void print_machine(const struct options *o, int argc, char **argv)
     printf("- rounds: %d of %d slices each; in every slice each mechanism runs 1/%d of its "
            "round's work, in turn, so that drift hits all alike. Figures: median of the "
            "rounds (range: min-max over the rounds). Ratios: per slice, then the median over "
-           "all slices and over the undisturbed ones (both sides' working threads preempted "
-           "less than %.0f times a second)\n",
-           o->rounds, o->slices, o->slices, CLEAN_PREEMPT_PER_S);
+           "all slices (range: min-max)\n", o->rounds, o->slices, o->slices);
     printf("- load average at start: %s\n", load);
     printf("- segment: %s (librpc defaults", g_shm);
     if (o->queue_size != 0)
@@ -464,15 +458,6 @@ static double med(const double *v, int n)
     return med_range(v, n, &lo, &hi);
 }
 
-static double max_of(const double *v, int n)
-{
-    double m = v[0];
-    int i;
-    for (i = 1; i < n; i++)
-        m = v[i] > m ? v[i] : m;
-    return m;
-}
-
 /* ---- the measurements ------------------------------------------------- */
 
 /* Per round: figures of the round's pooled slices.  Per part (round r,
@@ -480,18 +465,15 @@ static double max_of(const double *v, int n)
  * that both sides of a ratio ran minutes, not a round, apart. */
 struct results {
     double lat[NLAT][4][MAX_ROUNDS];          /* P50, P99, P99.9, max (ns, one-way) */
-    double lat_pre[NLAT][MAX_ROUNDS];        /* preemptions/s, worst slice */
     double lat_part[NLAT][MAX_PARTS];         /* P50 of each slice */
     double lat_part_pre[NLAT][MAX_PARTS];    /* preemptions/s of each slice */
     uint64_t *pool[NLAT];                     /* a round's samples, all slices */
     double tput[NSIZES][NTPUT][MAX_ROUNDS];   /* messages/s over the round's slices */
-    double tput_pre[NSIZES][NTPUT][MAX_ROUNDS];
     double tput_part[NSIZES][NTPUT][MAX_PARTS];
     double tput_part_pre[NSIZES][NTPUT][MAX_PARTS];
     uint64_t tput_msgs[NSIZES][NTPUT], tput_ns[NSIZES][NTPUT];   /* this round so far */
     double copy[NSIZES][2][MAX_ROUNDS];       /* bytes/s: cold, hot (fastest slice) */
     double copy_part[NSIZES][MAX_PARTS];      /* cold */
-    double no_pre[MAX_PARTS];                 /* memcpy: counted as undisturbed */
     double cost[3][2][MAX_ROUNDS];            /* ns/message: publish, receive, both; median, min */
 };
 
@@ -541,8 +523,6 @@ static int measure_latency(const struct options *o, const struct shared_area *a,
     for (i = 0; i < n; i++)
         timed += (double)a->samples[i];
     pre = timed > 0 ? pre * NS_PER_S / timed : 0;   /* per second of the timed phase */
-    if (slice == 0 || pre > res->lat_pre[mech][round])
-        res->lat_pre[mech][round] = pre;
     qsort(a->samples, n, sizeof *a->samples, cmp_u64);
     res->lat_part[mech][round * o->slices + slice] = (double)percentile(a->samples, n, 0.5) / 2;
     res->lat_part_pre[mech][round * o->slices + slice] = pre;
@@ -580,12 +560,8 @@ static int measure_tput(const struct options *o, const struct shared_area *a, in
         return -1;
     }
     pre = pre * NS_PER_S / (double)(t1 - t0);   /* per second of the timed phase */
-    if (slice == 0) {
+    if (slice == 0)
         res->tput_msgs[si][mech] = res->tput_ns[si][mech] = 0;
-        res->tput_pre[si][mech][round] = pre;
-    }
-    if (pre > res->tput_pre[si][mech][round])
-        res->tput_pre[si][mech][round] = pre;
     res->tput_msgs[si][mech] += j.count;
     res->tput_ns[si][mech] += t1 - t0;
     res->tput[si][mech][round] =
@@ -818,36 +794,24 @@ static const char *fmt_size(char *b, size_t len, size_t size)
 
 /* One row of a ratio table, when both sides were measured: per slice
  * scale * num[i] / den[i] (both sides ran seconds apart, so a drift, e.g.
- * the hypervisor moving a vCPU, cancels out); the median over all slices
- * and their range, and the median over the undisturbed slices alone.  The
- * verdict uses the undisturbed slices when there are at least 3, else all
- * (and says so). */
-static void ratio_row(const char *what, int have, const double *num, const double *num_pre,
-                      const double *den, const double *den_pre, double scale, int parts,
-                      int at_most, double target)
+ * the hypervisor moving a vCPU, cancels out), then the median of the
+ * slices and their range, against the target (0: none). */
+static void ratio_row(const char *what, int have, const double *num, const double *den,
+                      double scale, int parts, int at_most, double target)
 {
-    double all[MAX_PARTS] = { 0 }, clean[MAX_PARTS], ratio, lo, hi, verdict;
-    int i, nclean = 0;
+    double v[MAX_PARTS] = { 0 }, ratio, lo, hi;
+    int i;
     if (!have || parts < 1)
         return;
-    for (i = 0; i < parts; i++) {
-        all[i] = den[i] > 0 ? scale * num[i] / den[i] : 0;
-        if (num_pre[i] < CLEAN_PREEMPT_PER_S && den_pre[i] < CLEAN_PREEMPT_PER_S)
-            clean[nclean++] = all[i];
-    }
-    ratio = med_range(all, parts, &lo, &hi);
-    printf("| %s | %.2fx (%.2f - %.2f)", what, ratio, lo, hi);
-    if (nclean > 0)
-        printf(" | %.2fx (%d of %d)", med_range(clean, nclean, &lo, &hi), nclean, parts);
-    else
-        printf(" | - (0 of %d)", parts);
-    verdict = nclean >= 3 ? med_range(clean, nclean, &lo, &hi) : ratio;
+    for (i = 0; i < parts; i++)
+        v[i] = den[i] > 0 ? scale * num[i] / den[i] : 0;
+    ratio = med_range(v, parts, &lo, &hi);
+    printf("| %s | %.2fx | %.2f - %.2f", what, ratio, lo, hi);
     if (target <= 0)
         printf(" | (none) | |\n");
     else
-        printf(" | %s %gx | %s%s |\n", at_most ? "<=" : ">=", target,
-               (at_most ? verdict <= target : verdict >= target) ? "met" : "**MISSED**",
-               nclean >= 3 ? "" : " (all slices)");
+        printf(" | %s %gx | %s |\n", at_most ? "<=" : ">=", target,
+               (at_most ? ratio <= target : ratio >= target) ? "met" : "**MISSED**");
 }
 
 static void report_latency(const struct options *o, const struct results *res)
@@ -860,7 +824,7 @@ static void report_latency(const struct options *o, const struct results *res)
            "round (%d slices of %llu, each after %llu untimed)\n\n",
            fmt_size(s, sizeof s, o->size), (unsigned long long)(per * (uint64_t)o->slices),
            o->slices, (unsigned long long)per, (unsigned long long)warmup_for(per));
-    printf("| mechanism | P50 | P99 | P99.9 | max | P50 range | preempted (max, /s) |\n");
+    printf("| mechanism | P50 | P99 | P99.9 | max | P50 range | preempted /s (median slice) |\n");
     printf("|---|---:|---:|---:|---:|---:|---:|\n");
     for (m = 0; m < NLAT; m++) {
         double lo, hi;
@@ -871,13 +835,12 @@ static void report_latency(const struct options *o, const struct results *res)
         for (k = 1; k < 4; k++)
             printf(" | %s", fmt_ns(b[k], 32, med(res->lat[m][k], n)));
         printf(" | %s - %s", fmt_ns(b[0], 32, lo), fmt_ns(b[4], 32, hi));
-        printf(" | %.0f |\n", max_of(res->lat_pre[m], n));
+        printf(" | %.0f |\n", med(res->lat_part_pre[m], parts));
     }
-    printf("\n| ratio of P50 latencies, per slice | all slices: median (range) | undisturbed "
-           "slices: median (count) | target | |\n|---|---:|---:|---:|---|\n");
+    printf("\n| ratio of P50 latencies, per slice | median | range | target | |\n"
+           "|---|---:|---:|---:|---|\n");
 #define LAT_RATIO(what, a, b_, at_most, target) \
-    ratio_row(what, w[a] && w[b_], res->lat_part[a], res->lat_part_pre[a], res->lat_part[b_], \
-              res->lat_part_pre[b_], 1, parts, at_most, target)
+    ratio_row(what, w[a] && w[b_], res->lat_part[a], res->lat_part[b_], 1, parts, at_most, target)
     LAT_RATIO("librpc spin (receive thread) / cache-line floor", L_SPIN, L_CACHELINE, 1, 2.0);
     LAT_RATIO("librpc spin (manual poll) / cache-line floor", L_MANUAL, L_CACHELINE, 1, 2.0);
     LAT_RATIO("Unix socket / librpc spin (receive thread)", L_UDS, L_SPIN, 0, 10.0);
@@ -902,7 +865,7 @@ static void report_throughput(const struct options *o, const struct results *res
            "slices, each slice after 10 %% more untimed (at most 10000). MB = 10^6 bytes.\n\n",
            (unsigned long long)o->messages, (unsigned long long)(o->messages / TPUT_DIVISOR[1]),
            (unsigned long long)(o->messages / TPUT_DIVISOR[2]), o->slices);
-    printf("| size | mechanism | messages/s | MB/s | range (messages/s) | preempted (max, /s) |\n");
+    printf("| size | mechanism | messages/s | MB/s | range (messages/s) | preempted /s (median slice) |\n");
     printf("|---|---|---:|---:|---:|---:|\n");
     for (m = 0; m < NTPUT; m++)
         w[m] = wanted(o, TPUT_MECHS[m].key);
@@ -916,7 +879,7 @@ static void report_throughput(const struct options *o, const struct results *res
             printf("| %s | %s | %s | %.0f | %s - %s | %.0f |\n", s, TPUT_MECHS[m].label,
                    fmt_rate(b[0], 32, rate[si][m]), rate[si][m] * bytes / 1e6,
                    fmt_rate(b[1], 32, lo), fmt_rate(b[2], 32, hi),
-                   max_of(res->tput_pre[si][m], n));
+                   med(res->tput_part_pre[si][m], parts));
         }
         if (!wc)
             continue;
@@ -927,19 +890,19 @@ static void report_throughput(const struct options *o, const struct results *res
         printf("| %s | memcpy, one thread, in cache (for reference) | | %.0f | | |\n", s,
                med(res->copy[si][1], n) / 1e6);
     }
-    printf("\n| throughput ratio, per slice | all slices: median (range) | undisturbed "
-           "slices: median (count) | target | |\n|---|---:|---:|---:|---|\n");
+    printf("\n| throughput ratio, per slice | median | range | target | |\n"
+           "|---|---:|---:|---:|---|\n");
     for (m = 0; m <= T_DEFAULT; m++) {
         snprintf(what, sizeof what, "64 B messages/s: %s / Unix socket", TPUT_MECHS[m].label);
-        ratio_row(what, w[m] && w[T_UDS], res->tput_part[0][m], res->tput_part_pre[0][m],
-                  res->tput_part[0][T_UDS], res->tput_part_pre[0][T_UDS], 1, parts, 0, 10.0);
+        ratio_row(what, w[m] && w[T_UDS], res->tput_part[0][m], res->tput_part[0][T_UDS], 1,
+                  parts, 0, 10.0);
     }
     for (si = 1; si < NSIZES; si++)
         for (m = 0; m <= T_DEFAULT; m++) {
             snprintf(what, sizeof what, "%s MB/s: %s / memcpy beyond the caches",
                      fmt_size(s, sizeof s, TPUT_SIZES[si]), TPUT_MECHS[m].label);
-            ratio_row(what, w[m] && wc, res->tput_part[si][m], res->tput_part_pre[si][m],
-                      res->copy_part[si], res->no_pre, (double)TPUT_SIZES[si], parts, 0, 0.5);
+            ratio_row(what, w[m] && wc, res->tput_part[si][m], res->copy_part[si],
+                      (double)TPUT_SIZES[si], parts, 0, 0.5);
         }
     printf("\n");
 }
