@@ -29,10 +29,11 @@
 #define RPC_LAYOUT_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define RPC_SEG_MAGIC UINT64_C(0x314D48534350524C) /* "LRPCSHM1" little-endian */
-#define RPC_LAYOUT_VERSION 4u
+#define RPC_LAYOUT_VERSION 5u
 #define RPC_HEADER_SIZE 4096u
 #define RPC_NODE_SLOT_SIZE 256u
 
@@ -104,26 +105,32 @@ struct rpcl_header {
 };
 
 struct rpcl_node {
+    /* Line 0: identity and wake-up.  Publishers read `sleeping` after every
+     * message, so nothing that changes per message may share this line:
+     * the read would then miss the cache every time. */
     _Atomic uint32_t state;       /* enum rpcl_node_state */
     _Atomic uint32_t pid;         /* informative only: never trusted */
     _Atomic uint64_t owner_id;    /* random id of the owning attachment */
     _Atomic uint64_t incarnation; /* unique per registration; kept when FREE */
     int64_t joined_unix_ns;
-    char name[64];                /* NUL-terminated; validated on read */
     /* Wake-up: an event count the receiver sleeps on (futex word) and a
      * flag telling publishers whether a wake-up system call is needed. */
     _Atomic uint32_t wake_seq;
     _Atomic uint32_t sleeping;
-    /* Counters, each written only by the owning process (relaxed). */
+    _Atomic uint32_t wants_events;/* its owner has an event callback: wake it on changes */
+    _Atomic uint32_t left_how;    /* when FREE: RPCL_LEFT_* of the last occupant */
+    uint8_t pad0[16];
+    /* Line 1. */
+    char name[64];                /* NUL-terminated; validated on read */
+    /* Line 2: counters, each written only by the owning process (relaxed),
+     * read by the tools. */
     _Atomic uint64_t published;   /* rpc_publish calls past argument checks */
     _Atomic uint64_t delivered;   /* message copies queued to subscribers */
     _Atomic uint64_t dropped;     /* copies not queued: subscriber queue full */
     _Atomic uint64_t received;    /* messages dispatched to callbacks */
     _Atomic uint64_t bytes_out;   /* payload bytes queued */
     _Atomic uint64_t bytes_in;    /* payload bytes dispatched */
-    _Atomic uint32_t wants_events;/* its owner has an event callback: wake it on changes */
-    _Atomic uint32_t left_how;    /* when FREE: RPCL_LEFT_* of the last occupant */
-    uint8_t reserved[RPC_NODE_SLOT_SIZE - 160];
+    uint8_t reserved[RPC_NODE_SLOT_SIZE - 176];
 };
 
 /* An endpoint: node (slot, incarnation) subscribes to, or publishes on,
@@ -172,10 +179,19 @@ struct rpcl_ring {
 };
 #define RPCL_RING_HDR_SIZE 256u
 
-/* Record header inside a ring's data; payload follows, padded to 8. */
-#define RPCL_REC_WRAP 0xFFFFFFFFu
+/* Record header inside a ring's data; payload follows, padded to 8.
+ * commit is stored last (release) and tells the consumer the record is
+ * whole: RPCL_COMMIT(position) for a record at that byte position, with
+ * RPCL_COMMIT_WRAP set for the filler before a wrap (then only commit is
+ * written: as little as 8 bytes may be left).  Positions only grow, so a
+ * word left from an earlier lap never matches; and the producer zeroes the
+ * word just past each record before committing it, so the consumer's next
+ * look never meets old payload bytes. */
+#define RPCL_COMMIT(pos) ((uint64_t)(pos) + 1u)
+#define RPCL_COMMIT_WRAP (UINT64_C(1) << 63)
 struct rpcl_rec {
-    uint32_t len;                 /* payload bytes, or RPCL_REC_WRAP */
+    _Atomic uint64_t commit;
+    uint32_t len;                 /* payload bytes */
     uint32_t sub_index;           /* subscription entry addressed */
     uint32_t sub_seq;             /* its seq at publication */
     uint32_t reserved;
@@ -186,6 +202,8 @@ _Static_assert(sizeof(struct rpcl_header) <= RPC_HEADER_SIZE, "header fits its p
 _Static_assert(sizeof(struct rpcl_node) == RPC_NODE_SLOT_SIZE, "node slot size");
 _Static_assert(sizeof(struct rpcl_sub) == 160, "subscription entry size");
 _Static_assert(sizeof(struct rpcl_ring) == RPCL_RING_HDR_SIZE, "ring header size");
-_Static_assert(sizeof(struct rpcl_rec) == 24, "record header size");
+_Static_assert(sizeof(struct rpcl_rec) == 32, "record header size");
+_Static_assert(offsetof(struct rpcl_node, name) == 64 && offsetof(struct rpcl_node, published) == 128,
+               "node slot lines");
 
 #endif

@@ -2,10 +2,14 @@
  * ring.c - SPSC queues of variable-length records, and their pool.
  *
  * Ordering (the only two pairs that matter):
- * - producer: write record bytes, then store tail with release; consumer:
- *   load tail with acquire, then read the bytes.  A record is therefore
- *   either wholly visible or not at all: a producer killed mid-write never
- *   publishes a torn record, because its tail never moves past it.
+ * - producer: write the record's bytes, then store its commit word with
+ *   release; consumer: load the commit word at its head with acquire, then
+ *   read the bytes.  A record is therefore either wholly visible or not at
+ *   all: a producer killed mid-write never publishes a torn record.  The
+ *   consumer polls the record itself, not a shared index, so a message
+ *   costs it one cache-line transfer where an index would cost two (the
+ *   index's line, then the record's).  The producer also keeps the ring's
+ *   tail (release), for the tools and for the free-space arithmetic.
  * - consumer: finish reading, then store head with release; producer: load
  *   head with acquire before reusing those bytes.
  * Wake-ups for a producer waiting for room use a Dekker pair: the producer
@@ -13,9 +17,15 @@
  * stores head then (seq_cst fence) checks pub_waiting.  One of them must
  * see the other's store, so a wake-up is never lost.
  *
- * Every index read from the segment is checked against the capacity before
- * use: a corrupt or hostile queue makes peek return RPC_ECORRUPT, never an
- * access outside the block.
+ * Invariant: the 8 bytes at the producer's next position hold 0 (a word
+ * that is no commit), so the consumer polling there never mistakes old
+ * bytes for a record.  The allocator zeroes position 0; each write zeroes
+ * the word past its record before committing, which is why a write needs 8
+ * bytes of room beyond its record.
+ *
+ * Every value read from the segment is checked before use: a corrupt or
+ * hostile queue makes peek return RPC_ECORRUPT, never an access outside
+ * the block.
  */
 #include "ring.h"
 #include "platform/platform.h"
@@ -30,6 +40,12 @@ static uint64_t rec_size(uint32_t len)
 static unsigned char *ring_data(struct rpcl_ring *r)
 {
     return (unsigned char *)r + RPCL_RING_HDR_SIZE;
+}
+
+/* The word at position pos (8-aligned: records start 8-aligned). */
+static _Atomic uint64_t *word_at(unsigned char *data, uint64_t cap, uint64_t pos)
+{
+    return (_Atomic uint64_t *)(void *)(data + (pos & (cap - 1)));
 }
 
 void rpci_prod_init(struct rpci_prod *p, const struct rpci_seg *s, struct rpcl_ring *r)
@@ -47,15 +63,15 @@ void rpci_cons_init(struct rpci_cons *c, const struct rpci_seg *s, struct rpcl_r
     c->data = ring_data(r);
     c->cap = s->ring_block_size - RPCL_RING_HDR_SIZE;
     c->head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    c->tail_cache = c->head;
     c->max_msg = s->max_msg_size;
 }
 
-/* Bytes needed at the current tail, counting the filler before a wrap. */
+/* Bytes needed at the current tail, counting the filler before a wrap and
+ * the zeroed word after the record. */
 static uint64_t bytes_needed(const struct rpci_prod *p, uint64_t need)
 {
     uint64_t to_end = p->cap - (p->tail & (p->cap - 1));
-    return to_end < need ? to_end + need : need;
+    return (to_end < need ? to_end + need : need) + sizeof(uint64_t);
 }
 
 static int room_for(struct rpci_prod *p, uint64_t total)
@@ -76,61 +92,66 @@ int rpci_prod_has_room(struct rpci_prod *p, uint32_t len)
 int rpci_prod_write(struct rpci_prod *p, const struct rpcl_rec *hdr, const void *payload)
 {
     uint64_t need = rec_size(hdr->len);
-    uint64_t pos = p->tail & (p->cap - 1);
+    uint64_t start = p->tail, pos = p->tail & (p->cap - 1);
+    struct rpcl_rec *rec;
     if (!room_for(p, bytes_needed(p, need)))
         return RPC_EAGAIN;
-    if (p->cap - pos < need) {
-        /* Fill the end; positions are 8-aligned, so the marker fits. */
-        uint32_t wrap = RPCL_REC_WRAP;
-        memcpy(p->data + pos, &wrap, sizeof wrap);
-        p->tail += p->cap - pos;
-        pos = 0;
-    }
-    memcpy(p->data + pos, hdr, sizeof *hdr);
+    if (p->cap - pos < need)
+        p->tail += p->cap - pos;   /* the record goes to the start; filler below */
+    rec = (struct rpcl_rec *)(void *)(p->data + (p->tail & (p->cap - 1)));
+    memcpy((unsigned char *)rec + sizeof rec->commit, (const unsigned char *)hdr + sizeof hdr->commit,
+           sizeof *hdr - sizeof hdr->commit);
     if (hdr->len > 0)
-        memcpy(p->data + pos + sizeof *hdr, payload, hdr->len);
+        memcpy(rec + 1, payload, hdr->len);
+    atomic_store_explicit(word_at(p->data, p->cap, p->tail + need), 0, memory_order_relaxed);
+    /* Release: pairs with the consumer's acquire of the commit word (see
+     * top); the zeroed word past the record is ordered before it too. */
+    atomic_store_explicit(&rec->commit, RPCL_COMMIT(p->tail), memory_order_release);
+    if (p->tail != start)   /* the filler last: the consumer may follow at once */
+        atomic_store_explicit(word_at(p->data, p->cap, start), RPCL_COMMIT(start) | RPCL_COMMIT_WRAP,
+                              memory_order_release);
     p->tail += need;
-    /* Release: pairs with the consumer's acquire of tail (see top). */
+    /* Release: for readers of tail (the tools); the consumer does not need it. */
     atomic_store_explicit(&p->r->tail, p->tail, memory_order_release);
     return 0;
 }
 
+/* The commit word at the consumer's head: acquire pairs with the
+ * producer's release of it. */
+static uint64_t head_commit(const struct rpci_cons *c)
+{
+    return atomic_load_explicit(word_at(c->data, c->cap, c->head), memory_order_acquire);
+}
+
 int rpci_cons_has_data(struct rpci_cons *c)
 {
-    if (c->head != c->tail_cache)
-        return 1;
-    /* Acquire: pairs with the producer's release of tail. */
-    c->tail_cache = atomic_load_explicit(&c->r->tail, memory_order_acquire);
-    return c->head != c->tail_cache;
+    return (head_commit(c) & ~RPCL_COMMIT_WRAP) == RPCL_COMMIT(c->head);
 }
 
 int rpci_cons_peek(struct rpci_cons *c, const struct rpcl_rec **rec, const void **payload)
 {
     for (;;) {
-        uint64_t pos, avail, to_end;
+        uint64_t commit, pos, to_end;
         const struct rpcl_rec *r;
         uint32_t len;
-        if (!rpci_cons_has_data(c))
-            return 0;
-        avail = c->tail_cache - c->head;
-        /* Records start 8-aligned: with an aligned head and capacity, a
-         * record header always lies wholly inside the buffer. */
-        if (avail > c->cap || (avail & 7) != 0 || (c->head & 7) != 0)
+        /* Records start 8-aligned, so a header never straddles the end. */
+        if ((c->head & 7) != 0)
             return RPC_ECORRUPT;
+        commit = head_commit(c);
+        if ((commit & ~RPCL_COMMIT_WRAP) != RPCL_COMMIT(c->head))
+            return 0;
         pos = c->head & (c->cap - 1);
         to_end = c->cap - pos;
-        r = (const struct rpcl_rec *)(c->data + pos);
-        memcpy(&len, &r->len, sizeof len);
-        if (len == RPCL_REC_WRAP) {
-            if (to_end > avail)
-                return RPC_ECORRUPT;
+        if (commit & RPCL_COMMIT_WRAP) {
             c->head += to_end;
             continue;
         }
-        if (len > c->max_msg || rec_size(len) > to_end || rec_size(len) > avail)
+        r = (const struct rpcl_rec *)(const void *)(c->data + pos);
+        memcpy(&len, &r->len, sizeof len);
+        if (len > c->max_msg || rec_size(len) > to_end)
             return RPC_ECORRUPT;
         *rec = r;
-        *payload = (const unsigned char *)r + sizeof *r;
+        *payload = r + 1;
         return 1;
     }
 }
@@ -172,6 +193,9 @@ int rpci_ring_alloc(struct rpci_seg *s, uint32_t pub_slot, uint64_t pub_inc, con
         atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
         atomic_store_explicit(&r->head, 0, memory_order_relaxed);
         atomic_store_explicit(&r->pub_waiting, 0, memory_order_relaxed);
+        /* The consumer's first look is at position 0: no commit there. */
+        atomic_store_explicit(word_at(ring_data(r), s->ring_block_size - RPCL_RING_HDR_SIZE, 0), 0,
+                              memory_order_relaxed);
         /* Release: a consumer that acquires ACTIVE sees the fields above. */
         atomic_store_explicit(&r->state, RPCL_RING_ACTIVE, memory_order_release);
         rpci_raise_hwm(&rpci_seg_header(s)->ring_hwm, i);

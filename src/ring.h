@@ -22,14 +22,14 @@ struct rpci_cons {
     unsigned char *data;
     uint64_t cap;
     uint64_t head;            /* our copy: only we write r->head */
-    uint64_t tail_cache;
     uint32_t max_msg;
 };
 
 void rpci_prod_init(struct rpci_prod *p, const struct rpci_seg *s, struct rpcl_ring *r);
 void rpci_cons_init(struct rpci_cons *c, const struct rpci_seg *s, struct rpcl_ring *r);
 
-/* Append one record.  Returns 0, or RPC_EAGAIN when there is no room. */
+/* Append one record (hdr->commit is ignored).  Returns 0, or RPC_EAGAIN
+ * when there is no room. */
 int rpci_prod_write(struct rpci_prod *p, const struct rpcl_rec *hdr, const void *payload);
 
 /* Is there room for a record of len bytes (refreshing the head)? */
@@ -43,7 +43,7 @@ int rpci_cons_peek(struct rpci_cons *c, const struct rpcl_rec **rec, const void 
 void rpci_cons_next(struct rpci_cons *c, const struct rpcl_rec *rec);
 /* Publish our progress to the producer and wake it if it waits for room. */
 void rpci_cons_release(struct rpci_cons *c);
-/* Committed bytes not yet consumed (refreshing the tail); cheap. */
+/* Is a committed record (or wrap filler) waiting at the head?  One load. */
 int rpci_cons_has_data(struct rpci_cons *c);
 
 /* ---- pool (life-cycle lock held for all of these) ---- */
