@@ -3,6 +3,8 @@
 #   make test   build, then run every test: the suite (with its valgrind
 #               runs), the suite again under ASan+UBSan, and the threaded
 #               tests under TSan
+#   make docs   the API reference from the headers, in build/docs/html
+#               (needs doxygen)
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
@@ -10,7 +12,7 @@ CMAKE_FLAGS ?=
 ASAN_EXCLUDE ?= valgrind|bench
 TSAN_LABELS  ?= threads
 
-.PHONY: all build demo test test-main test-asan test-tsan clean install
+.PHONY: all build demo test test-main test-asan test-tsan clean install docs
 
 all: build
 
@@ -44,6 +46,9 @@ test-tsan: build-tsan/CMakeCache.txt
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --output-on-failure -j $(JOBS) -L '$(TSAN_LABELS)'
+
+docs: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) --target docs
 
 install: build
 	cmake --install $(BUILD)

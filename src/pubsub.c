@@ -233,14 +233,16 @@ int rpc_is_subscribed(rpc_node *n, const char *group, const char *topic)
 
 /* ---- publishing: subscriber lists ------------------------------------------- */
 
+/* FNV-1a over "group\0topic", at most RPC_TOPIC_NAME_MAX + 1 bytes of each
+ * (a longer name is never cached, so it need not hash further). */
 static unsigned hash_names(const char *group, const char *topic)
 {
-    unsigned h = 2166136261u;   /* FNV-1a over "group\0topic" */
-    for (; *group; group++)
-        h = (h ^ (unsigned char)*group) * 16777619u;
+    unsigned h = 2166136261u, i;
+    for (i = 0; i <= RPC_TOPIC_NAME_MAX && group[i]; i++)
+        h = (h ^ (unsigned char)group[i]) * 16777619u;
     h *= 16777619u;
-    for (; *topic; topic++)
-        h = (h ^ (unsigned char)*topic) * 16777619u;
+    for (i = 0; i <= RPC_TOPIC_NAME_MAX && topic[i]; i++)
+        h = (h ^ (unsigned char)topic[i]) * 16777619u;
     return h % RPCI_TOPIC_BUCKETS;
 }
 
@@ -257,16 +259,23 @@ static void advertise(struct rpc_node *n, const struct rpci_pub_topic *t, uint64
     rpci_clear_detail();
 }
 
+/* The topic's cache entry, made (after checking the names) on first use.
+ * Only valid names are ever cached, so a hit needs no name check: that
+ * keeps the check off the path of every message.  *rc is set on failure. */
 static struct rpci_pub_topic *topic_entry(struct rpc_node *n, const char *group,
-                                          const char *topic, uint64_t deadline_ns)
+                                          const char *topic, uint64_t deadline_ns, int *rc)
 {
     unsigned b = hash_names(group, topic);
     struct rpci_pub_topic *t;
     for (t = n->topics[b]; t != NULL; t = t->next)
         if (strcmp(t->topic, topic) == 0 && strcmp(t->group, group) == 0)
             return t;
-    if ((t = calloc(1, sizeof *t)) == NULL)
+    if ((*rc = check_names(group, topic)) != 0)
         return NULL;
+    if ((t = calloc(1, sizeof *t)) == NULL) {
+        *rc = rpci_fail(RPC_ENOMEM, "rpc_publish: out of memory");
+        return NULL;
+    }
     strcpy(t->group, group);
     strcpy(t->topic, topic);
     t->generation = ~atomic_load_explicit(&rpci_seg_header(&n->att->seg)->generation,
@@ -438,8 +447,10 @@ int rpc_publish(rpc_node *n, const char *group, const char *topic, const void *d
     uint64_t deadline = 0;
     int rc, first_err = 0;
     unsigned i;
-    if ((rc = check_node(n, "rpc_publish")) != 0 || (rc = check_names(group, topic)) != 0)
+    if ((rc = check_node(n, "rpc_publish")) != 0)
         return rc;
+    if (group == NULL || topic == NULL)
+        return check_names(group, topic);
     if ((data == NULL && size > 0) || timeout_ms < RPC_WAIT_FOREVER)
         return rpci_fail(RPC_EINVAL, "rpc_publish: NULL data or bad timeout");
     if (size > n->att->seg.max_msg_size)
@@ -448,9 +459,7 @@ int rpc_publish(rpc_node *n, const char *group, const char *topic, const void *d
     if (timeout_ms > 0)
         deadline = rpcp_mono_ns() + (uint64_t)timeout_ms * 1000000u;
     pthread_mutex_lock(&n->pub_mu);
-    if ((t = topic_entry(n, group, topic, deadline)) == NULL)
-        rc = rpci_fail(RPC_ENOMEM, "rpc_publish: out of memory");
-    else
+    if ((t = topic_entry(n, group, topic, deadline, &rc)) != NULL)
         rc = refresh_targets(n, t);
     if (rc == 0) {
         memset(&hdr, 0, sizeof hdr);
@@ -625,8 +634,13 @@ static int wait_for_work(struct rpc_node *n, int64_t timeout_ns)
 {
     int rc = 0;
     struct rpcl_node *me = rpci_node_shm(n);
-    uint64_t start = rpcp_mono_ns();
+    uint64_t start;
     uint32_t seq;
+    /* Look before reading the clock: when the next message is already
+     * here, the clock read would only add to its latency. */
+    if (has_work(n))
+        return 0;
+    start = rpcp_mono_ns();
     /* Spin only while traffic flows: an idle node (nothing since its last
      * spin ran out) goes straight to sleep, so quiet nodes cost no CPU and
      * do not compete with the threads that have work. */
@@ -704,9 +718,10 @@ int rpc_node_poll(rpc_node *n, int timeout_ms)
                          "RPC_RECEIVE_MANUAL nodes", n->name);
     if (timeout_ms < RPC_WAIT_FOREVER)
         return rpci_fail(RPC_EINVAL, "rpc_node_poll: bad timeout %d", timeout_ms);
-    deadline = rpcp_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
+    /* No clock read unless there is a deadline: a poll(0) loop is hot. */
+    deadline = timeout_ms > 0 ? rpcp_mono_ns() + (uint64_t)timeout_ms * 1000000u : 0;
     while ((count = drain(n)) == 0 && timeout_ms != 0) {
-        uint64_t now = rpcp_mono_ns();
+        uint64_t now = timeout_ms > 0 ? rpcp_mono_ns() : 0;
         if (timeout_ms > 0 && now >= deadline)
             break;
         /* A signal ends the wait early (returning 0), so that a caller's

@@ -1,5 +1,6 @@
-/*
- * librpc/pubsub.h - publishing and subscribing.
+/**
+ * @file
+ * @brief Publishing and subscribing.
  *
  * Messages are addressed by (group, topic): two names of 1..63 printable,
  * non-space ASCII bytes.  Every live node subscribed to a topic when a
@@ -17,6 +18,10 @@
  * Callbacks run on the node's receive thread (RPC_RECEIVE_THREAD) or inside
  * rpc_node_poll() (RPC_RECEIVE_MANUAL), one at a time per node.  The
  * message and its bytes are valid only during the callback.
+ *
+ * @defgroup pubsub Publish/subscribe
+ * @brief Messages addressed by (group, topic), one queue per (publisher,
+ * subscriber) pair.  See librpc/pubsub.h.
  */
 #ifndef LIBRPC_PUBSUB_H
 #define LIBRPC_PUBSUB_H
@@ -29,45 +34,80 @@
 extern "C" {
 #endif
 
+/** @addtogroup pubsub
+ * @{ */
+
+/** Longest group or topic name in bytes, without the terminating NUL. */
 #define RPC_TOPIC_NAME_MAX 63
 
 /* Timeouts (milliseconds) for rpc_publish and rpc_node_poll. */
+/** Timeout: do not wait (rpc_publish(), rpc_node_poll()). */
 #define RPC_NO_WAIT 0
+/** Timeout: wait without a deadline (rpc_publish(), rpc_node_poll()). */
 #define RPC_WAIT_FOREVER (-1)
 
+/** A received message, as a callback sees it. */
 typedef struct rpc_message {
-    const char *group;
-    const char *topic;
-    const void *data;        /* payload, valid during the callback only */
-    size_t size;
-    uint64_t seq;            /* per publishing node, from 1, in order */
-    const char *publisher;   /* publishing node's name */
+    const char *group;       /**< group name */
+    const char *topic;       /**< topic name */
+    const void *data;        /**< payload, valid during the callback only */
+    size_t size;             /**< payload size in bytes */
+    uint64_t seq;            /**< per publishing node, from 1, in order */
+    const char *publisher;   /**< publishing node's name */
 } rpc_message;
 
+/**
+ * A message callback (rpc_subscribe()).
+ * @param node  the subscribing node.
+ * @param msg   the message; it and its bytes are valid during the call only.
+ * @param user  the pointer given to rpc_subscribe().
+ */
 typedef void (*rpc_message_cb)(rpc_node *node, const rpc_message *msg, void *user);
 
-/*
- * rpc_subscribe - deliver messages on (group, topic) to cb(node, msg, user).
- * Errors: RPC_EINVAL (NULL node or cb), RPC_EBADTOPIC, RPC_EEXIST (already
+/**
+ * Delivers messages on (group, topic) to cb(node, msg, user).
+ * Only messages published after this call returns are delivered.
+ * @param node   the subscribing node.
+ * @param group  group name: 1..63 printable, non-space ASCII bytes.
+ * @param topic  topic name, likewise.
+ * @param cb     the callback.
+ * @param user   passed to cb as it is.
+ * @return 0, or a negative error code.
+ * @par Errors
+ * RPC_EINVAL (NULL node or cb), RPC_EBADTOPIC, RPC_EEXIST (already
  * subscribed: unsubscribe first to change the callback), RPC_ENOSPC
  * (subscription table full), RPC_EFORKED, RPC_ETIMEDOUT, RPC_ENOMEM.
- * Thread-safety: safe from any thread, including the node's callbacks.
+ * @par Thread-safety
+ * Safe from any thread, including the node's callbacks.
  */
 int rpc_subscribe(rpc_node *node, const char *group, const char *topic, rpc_message_cb cb,
                   void *user);
 
-/*
- * rpc_unsubscribe - stop delivering (group, topic).  Messages already queued
+/**
+ * Stops delivering (group, topic).  Messages already queued
  * for it are discarded.  After it returns, no new callback for the topic
  * starts; one already running on the receive thread may still finish.
- * Errors: RPC_EINVAL, RPC_EBADTOPIC, RPC_ENOTSUB, RPC_EFORKED, RPC_ETIMEDOUT.
- * Thread-safety: safe from any thread, including the node's callbacks.
+ * @param node   the subscribed node.
+ * @param group  group name.
+ * @param topic  topic name.
+ * @return 0, or a negative error code.
+ * @par Errors
+ * RPC_EINVAL, RPC_EBADTOPIC, RPC_ENOTSUB, RPC_EFORKED, RPC_ETIMEDOUT.
+ * @par Thread-safety
+ * Safe from any thread, including the node's callbacks.
  */
 int rpc_unsubscribe(rpc_node *node, const char *group, const char *topic);
 
-/*
- * rpc_is_subscribed - 1 if the node is subscribed to (group, topic), 0 if
- * not.  Errors: RPC_EINVAL, RPC_EBADTOPIC.  Thread-safe.
+/**
+ * Tells whether the node is subscribed to (group, topic).
+ * @param node   the node.
+ * @param group  group name.
+ * @param topic  topic name.
+ * @return 1 if the node is subscribed, 0 if not, or a negative error code.
+ * @par Errors
+ * RPC_EINVAL, RPC_EBADTOPIC.
+ * @par Thread-safety
+ * Safe from any thread.
  */
 int rpc_is_subscribed(rpc_node *node, const char *group, const char *topic);
 
