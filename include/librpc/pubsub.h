@@ -111,9 +111,10 @@ int rpc_unsubscribe(rpc_node *node, const char *group, const char *topic);
  */
 int rpc_is_subscribed(rpc_node *node, const char *group, const char *topic);
 
-/*
- * rpc_publish - send size bytes (size may be 0, data then may be NULL) to
+/**
+ * Sends size bytes (size may be 0, data then may be NULL) to
  * every subscriber of (group, topic) in the domain.
+ *
  * timeout_ms: how long to wait for room when a subscriber's queue is full:
  * RPC_NO_WAIT (0) fails at once, RPC_WAIT_FOREVER (-1) waits as long as the
  * subscriber lives, > 0 waits that many milliseconds.  A timeout > 0 also
@@ -122,44 +123,69 @@ int rpc_is_subscribed(rpc_node *node, const char *group, const char *topic);
  * holds that lock past the deadline, that copy is dropped (RPC_ETIMEDOUT).
  * Otherwise that lock is waited for up to the library's 10 s deadline.  A subscriber that
  * dies never blocks a publisher: its queue is abandoned.
- * Returns 0 when every subscriber got the message (also when there are
- * none).  Errors: RPC_EINVAL, RPC_EBADTOPIC, RPC_EMSGSIZE (larger than the
+ * @param node        the publishing node.
+ * @param group       group name: 1..63 printable, non-space ASCII bytes.
+ * @param topic       topic name, likewise.
+ * @param data        the payload, copied into each subscriber's queue.
+ * @param size        payload size in bytes, at most the segment's maximum
+ *                    (rpc_config_set_max_msg_size).
+ * @param timeout_ms  RPC_NO_WAIT, RPC_WAIT_FOREVER or milliseconds, as above.
+ * @return 0 when every subscriber got the message (also when there are
+ * none), or a negative error code.
+ * @par Errors
+ * RPC_EINVAL, RPC_EBADTOPIC, RPC_EMSGSIZE (larger than the
  * segment's maximum: nothing is sent), RPC_EAGAIN (a queue was full with
  * RPC_NO_WAIT) or RPC_ETIMEDOUT (a queue stayed full): in both cases the
  * other subscribers did get the message, the full ones did not, and the
  * node's dropped counter says how many copies were lost; RPC_ENOSPC (no
  * room for another queue in the segment: that subscriber did not get it),
  * RPC_EFORKED.
- * Thread-safety: safe from any thread; concurrent publishers on one node
+ * @par Thread-safety
+ * Safe from any thread; concurrent publishers on one node
  * are serialised.
  */
 int rpc_publish(rpc_node *node, const char *group, const char *topic, const void *data,
                 size_t size, int timeout_ms);
 
-/*
- * rpc_node_poll - for a node created with RPC_RECEIVE_MANUAL: run the
- * callbacks of queued messages, waiting up to timeout_ms (0: do not wait,
- * -1: forever) for the first one.  Returns the number of callbacks run; a
+/**
+ * For a node created with RPC_RECEIVE_MANUAL: runs the
+ * callbacks of queued messages (and node events), waiting up to timeout_ms
+ * for the first one.  A
  * signal caught while waiting ends the wait early (the call then returns
  * what it ran, possibly 0), so a handler's flag can stop a poll loop.
- * Errors: RPC_EINVAL, RPC_EMODE (the node has a receive thread), RPC_EFORKED.
- * Thread-safety: call from one thread at a time per node.
+ * @param node        the node.
+ * @param timeout_ms  0: do not wait, -1: forever, else milliseconds.
+ * @return the number of callbacks run, or a negative error code.
+ * @par Errors
+ * RPC_EINVAL, RPC_EMODE (the node has a receive thread), RPC_EFORKED.
+ * @par Thread-safety
+ * Call from one thread at a time per node.
  */
 int rpc_node_poll(rpc_node *node, int timeout_ms);
 
-/* Per-node counters (see rpc_node_stats and rpc_domain_list_nodes). */
+/** Per-node counters (see rpc_node_get_stats and rpc_domain_list_nodes). */
 typedef struct rpc_node_stats {
-    uint64_t published;      /* rpc_publish calls that passed argument checks */
-    uint64_t delivered;      /* copies queued to subscribers */
-    uint64_t dropped;        /* copies lost to full queues */
-    uint64_t received;       /* messages passed to callbacks */
-    uint64_t bytes_out;      /* payload bytes queued */
-    uint64_t bytes_in;       /* payload bytes received */
+    uint64_t published;      /**< rpc_publish calls that passed argument checks */
+    uint64_t delivered;      /**< copies queued to subscribers */
+    uint64_t dropped;        /**< copies lost to full queues */
+    uint64_t received;       /**< messages passed to callbacks */
+    uint64_t bytes_out;      /**< payload bytes queued */
+    uint64_t bytes_in;       /**< payload bytes received */
 } rpc_node_stats;
 
-/* rpc_node_get_stats - read the node's counters.  Errors: RPC_EINVAL,
- * RPC_EFORKED.  Thread-safe. */
+/**
+ * Reads the node's counters.
+ * @param node      the node.
+ * @param[out] out  receives the counters.
+ * @return 0, or a negative error code.
+ * @par Errors
+ * RPC_EINVAL, RPC_EFORKED.
+ * @par Thread-safety
+ * Safe from any thread.
+ */
 int rpc_node_get_stats(const rpc_node *node, rpc_node_stats *out);
+
+/** @} */
 
 #ifdef __cplusplus
 }
