@@ -146,6 +146,8 @@ int rpci_cons_peek(struct rpci_cons *c, const struct rpcl_rec **rec, const void 
             c->head += to_end;
             continue;
         }
+        if (to_end < sizeof *r)   /* a producer would have wrapped */
+            return RPC_ECORRUPT;
         r = (const struct rpcl_rec *)(const void *)(c->data + pos);
         memcpy(&len, &r->len, sizeof len);
         if (len > c->max_msg || rec_size(len) > to_end)
