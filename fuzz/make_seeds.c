@@ -360,20 +360,16 @@ static void reg_unaligned_head(void)
     save_regression(img, sizeof img, "queue-head-unaligned");
 }
 
-/* Bug 2, worst case: a segment whose size is a multiple of the page size
- * and a queue to the joining node in the last block with head = capacity
- * - 1.  The record length is read from the last byte of the queue and the
- * 3 bytes after the end of the segment: SIGSEGV (or SIGBUS) when nothing
- * is mapped after it. */
-static void reg_head_past_end(void)
+/* A segment whose size is a multiple of the page size, with the queue to
+ * the joining node moved into the last block, so that nothing is mapped
+ * after it.  Returns that queue. */
+static struct rpcl_ring *queue_at_segment_end(unsigned char *img, uint64_t size)
 {
-    static unsigned char img[(FZ_SHM_SIZE + 8191) / 4096 * 4096];
-    const uint64_t size = sizeof img, block = FZ_RING_BLOCK;
-    const uint64_t pool = size - FZ_RINGS * block;   /* 8-aligned */
+    const uint64_t block = FZ_RING_BLOCK, pool = size - FZ_RINGS * block;   /* 8-aligned */
     struct rpcl_header *h = hdr_of(img);
     struct rpcl_ring *first, *last;
     uint64_t old_pool = hdr_of(g_pair)->ring_pool_off;
-    memset(img, 0, sizeof img);
+    memset(img, 0, size);
     memcpy(img, g_pair, old_pool);   /* header and tables */
     memcpy(img + pool, g_pair + old_pool, FZ_RINGS * block);
     takeover(img, 0);
@@ -383,9 +379,36 @@ static void reg_head_past_end(void)
     first = ring_of(img, 0);
     last = ring_of(img, FZ_RINGS - 1);
     memcpy(last, first, RPCL_RING_HDR_SIZE);
+    /* Scans stop at the high-water mark: make them reach the last block. */
+    atomic_store(&h->ring_hwm, FZ_RINGS);
+    return last;
+}
+
+#define FZ_PAGED_SIZE ((FZ_SHM_SIZE + 8191) / 4096 * 4096)
+
+/* Bug 2, worst case: that last queue with head = capacity - 1.  The record
+ * length was read from the last byte of the queue and the 3 bytes after
+ * the end of the segment: SIGSEGV (or SIGBUS). */
+static void reg_head_past_end(void)
+{
+    static unsigned char img[FZ_PAGED_SIZE];
+    struct rpcl_ring *last = queue_at_segment_end(img, sizeof img);
     atomic_store(&last->head, FZ_QUEUE_SIZE - 1);
     atomic_store(&last->tail, FZ_QUEUE_SIZE - 1 + 8);
     save_regression(img, sizeof img, "queue-head-past-segment-end");
+}
+
+/* Layout 5: the last queue's final 8 bytes hold a commit word for a
+ * record there, whose header would lie past the end of the segment. */
+static void reg_commit_at_end(void)
+{
+    static unsigned char img[FZ_PAGED_SIZE];
+    struct rpcl_ring *last = queue_at_segment_end(img, sizeof img);
+    uint64_t pos = FZ_QUEUE_SIZE - 8, commit = RPCL_COMMIT(pos);
+    atomic_store(&last->head, pos);
+    atomic_store(&last->tail, pos + 8);
+    memcpy((unsigned char *)last + RPCL_RING_HDR_SIZE + pos, &commit, sizeof commit);
+    save_regression(img, sizeof img, "queue-commit-at-segment-end");
 }
 
 static void regressions(void)
@@ -394,6 +417,7 @@ static void regressions(void)
     reg_misaligned_subs();
     reg_unaligned_head();
     reg_head_past_end();
+    reg_commit_at_end();
 }
 
 int main(int argc, char **argv)
