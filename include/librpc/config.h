@@ -153,9 +153,9 @@ int rpc_config_set_max_nodes(rpc_config *cfg, unsigned max_nodes);
 
 /**
  * Sets the group given (fchown) to a segment this process
- * creates, e.g. with mode 0660 to share a domain among a group's users
- * (who then also need rpc_config_set_allow_foreign_owner).  gid (gid_t)-1,
- * the default, keeps the creator's group.
+ * creates.  With mode 0660, for example, that shares a domain among the
+ * group's users (who then also need rpc_config_set_allow_foreign_owner).
+ * gid (gid_t)-1, the default, keeps the creator's group.
  * @param cfg  the configuration to change.
  * @param gid  the group id, or (gid_t)-1.
  * @return 0, or a negative error code.
@@ -173,7 +173,7 @@ int rpc_config_set_group(rpc_config *cfg, gid_t gid);
 
 /**
  * When allow is non-zero, a segment owned by
- * another user is accepted (e.g. a group-shared 0660 domain).  Off by
+ * another user is accepted, as in a group-shared 0660 domain.  Off by
  * default, because /dev/shm is world-writable and a predictable name can be
  * squatted.
  * @param cfg    the configuration to change.

@@ -167,7 +167,7 @@ int rpc_domain_list_endpoints(const rpc_config *cfg, rpc_endpoint_info *out, uns
 
 /**
  * Blocks, at no CPU cost, until the domain's
- * segment has no live process attached (all left or died), then returns 0:
+ * segment has no live process attached (all left or died).  It then returns 0:
  * the caller may then run rpc_domain_cleanup(), which re-checks under the
  * life-cycle lock (a process may join in between; cleanup then refuses).
  * The wait is a blocking byte-range lock request the kernel grants when the

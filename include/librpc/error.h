@@ -70,7 +70,7 @@ const char *rpc_strerror(int err);
 
 /**
  * Details of the last failure of a librpc call on the
- * calling thread, e.g. "segment /librpc_shm: owned by uid 65534, not 0".
+ * calling thread, such as "segment /librpc_shm: owned by uid 65534, not 0".
  * @return a thread-local string, empty when the last failure left no
  * details.  Valid until the next librpc call on the same thread.
  * @par Errors

@@ -23,15 +23,15 @@
  * Include librpc/librpc.h; link with `-lrpc` (pkg-config `librpc`, CMake
  * `librpc::librpc`).
  *
- * | header             | what it declares                                        |
- * |--------------------|---------------------------------------------------------|
- * | librpc/error.h     | @ref errors "the error codes", rpc_strerror(), rpc_errdetail() |
- * | librpc/config.h    | @ref config "configuration": segment name, size, mode, limits, receive mode |
- * | librpc/node.h      | @ref nodes "nodes": rpc_node_create(), rpc_node_destroy() |
- * | librpc/pubsub.h    | @ref pubsub "publish/subscribe": rpc_subscribe(), rpc_publish(), rpc_node_poll() |
- * | librpc/events.h    | @ref events "node events": rpc_node_set_event_cb()      |
- * | librpc/domain.h    | @ref domain "domain queries and clean-up" without joining |
- * | librpc/librpc.h    | all of the above and rpc_version()                      |
+ * | header          | what it declares                                     |
+ * |-----------------|------------------------------------------------------|
+ * | librpc/error.h  | @ref errors "error codes", rpc_strerror(), rpc_errdetail() |
+ * | librpc/config.h | @ref config "configuration": segment, size, limits    |
+ * | librpc/node.h   | @ref nodes "nodes": rpc_node_create(), rpc_node_destroy() |
+ * | librpc/pubsub.h | @ref pubsub "publish/subscribe": rpc_publish() and co. |
+ * | librpc/events.h | @ref events "node events": rpc_node_set_event_cb()   |
+ * | librpc/domain.h | @ref domain "domain queries and clean-up"            |
+ * | librpc/librpc.h | all of the above, and rpc_version()                  |
  *
  * Conventions, the same for every function:
  * - A function that can fail returns 0 (or a non-negative count) on success
@@ -72,8 +72,8 @@ extern "C" {
 #define RPC_VERSION_STRING "0.1.0"
 
 /**
- * The library's version string, e.g. "0.1.0": that of the library
- * linked at run time, which may differ from RPC_VERSION_STRING.
+ * The version string of the library linked at run time, such as "0.1.0";
+ * it may differ from RPC_VERSION_STRING, the headers' version.
  * @return a static string.
  * @par Errors
  * None.
