@@ -47,7 +47,9 @@ test-tsan: build-tsan/CMakeCache.txt
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --output-on-failure -j $(JOBS) -L '$(TSAN_LABELS)'
 
-docs: $(BUILD)/CMakeCache.txt
+# Configures first, so that a doxygen installed since the last run is found.
+docs:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) --target docs
 
 install: build
