@@ -2,6 +2,10 @@
  * @file
  * @brief How a node finds and shapes its domain.
  *
+ * @defgroup config Configuration
+ * @brief Which segment a node uses, and how a segment this process creates
+ * is shaped.
+ *
  * A configuration names the shared-memory segment of a domain and the shape
  * that segment gets if this process is the one to create it.  Every function
  * that takes a `const rpc_config *` accepts NULL for the defaults:
@@ -22,9 +26,7 @@
  * Thread-safety: a configuration may be read by many threads at once (it is
  * copied when a node is created) but must not be changed while it is used.
  *
- * @defgroup config Configuration
- * @brief Which segment a node uses, and how a segment this process creates
- * is shaped.  See librpc/config.h.
+ * Declared in librpc/config.h.
  */
 #ifndef LIBRPC_CONFIG_H
 #define LIBRPC_CONFIG_H

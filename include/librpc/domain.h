@@ -2,14 +2,16 @@
  * @file
  * @brief Looking at and cleaning up a domain from outside.
  *
+ * @defgroup domain Domain queries and clean-up
+ * @brief Counting and listing a domain's nodes and topics, and removing an
+ * orphaned segment, without joining.
+ *
  * These functions open the segment read-only or briefly, take no membership,
  * and so never keep a segment alive nor stop the last node from removing it.
  * They are what the seed calls the static clean-up tools: count the active
  * nodes, list them, and remove orphaned memory.  All are thread-safe.
  *
- * @defgroup domain Domain queries and clean-up
- * @brief Counting and listing a domain's nodes and topics, and removing an
- * orphaned segment, without joining.  See librpc/domain.h.
+ * Declared in librpc/domain.h.
  */
 #ifndef LIBRPC_DOMAIN_H
 #define LIBRPC_DOMAIN_H

@@ -2,15 +2,16 @@
  * @file
  * @brief Error codes and their text.
  *
+ * @defgroup errors Errors
+ * @brief The RPC_E* codes every function returns, and their text.
+ *
  * Every librpc function that can fail returns 0 (or a non-negative count) on
  * success and one of the negative RPC_E* codes below on failure.  Each code
  * names exactly one cause, so callers can switch on it; rpc_strerror() gives
  * a fixed sentence for it and rpc_errdetail() the last failure's details
  * (which segment, which owner, what was found).
  *
- * @defgroup errors Errors
- * @brief The RPC_E* codes every function returns, and their text.  See
- * librpc/error.h.
+ * Declared in librpc/error.h.
  */
 #ifndef LIBRPC_ERROR_H
 #define LIBRPC_ERROR_H

@@ -3,7 +3,9 @@
  * @brief Being told when nodes join and leave the domain.
  *
  * @defgroup events Node events
- * @brief Other nodes joining, leaving and dying.  See librpc/events.h.
+ * @brief Other nodes joining, leaving and dying.
+ *
+ * Declared in librpc/events.h.
  */
 #ifndef LIBRPC_EVENTS_H
 #define LIBRPC_EVENTS_H

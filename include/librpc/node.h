@@ -2,6 +2,9 @@
  * @file
  * @brief Nodes: the endpoints of a domain.
  *
+ * @defgroup nodes Nodes
+ * @brief Creating and destroying the named members of a domain.
+ *
  * A node is a named member of a domain.  Creating the first node of a domain
  * in a process attaches the process to the domain's segment (creating it if
  * absent, repairing it if it was orphaned); destroying the last one detaches
@@ -16,9 +19,7 @@
  * the child fail with RPC_EFORKED, and rpc_node_destroy() there only frees
  * the child's memory.  The parent's nodes stay the parent's.
  *
- * @defgroup nodes Nodes
- * @brief Creating and destroying the named members of a domain.  See
- * librpc/node.h.
+ * Declared in librpc/node.h.
  */
 #ifndef LIBRPC_NODE_H
 #define LIBRPC_NODE_H

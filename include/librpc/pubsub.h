@@ -2,6 +2,10 @@
  * @file
  * @brief Publishing and subscribing.
  *
+ * @defgroup pubsub Publish/subscribe
+ * @brief Messages addressed by (group, topic), one queue per (publisher,
+ * subscriber) pair.
+ *
  * Messages are addressed by (group, topic): two names of 1..63 printable,
  * non-space ASCII bytes.  Every live node subscribed to a topic when a
  * message is published gets it exactly once; messages of one publishing
@@ -19,9 +23,7 @@
  * rpc_node_poll() (RPC_RECEIVE_MANUAL), one at a time per node.  The
  * message and its bytes are valid only during the callback.
  *
- * @defgroup pubsub Publish/subscribe
- * @brief Messages addressed by (group, topic), one queue per (publisher,
- * subscriber) pair.  See librpc/pubsub.h.
+ * Declared in librpc/pubsub.h.
  */
 #ifndef LIBRPC_PUBSUB_H
 #define LIBRPC_PUBSUB_H
