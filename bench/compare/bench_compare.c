@@ -1290,13 +1290,16 @@ static void report_header(FILE *f, int argc, char **argv, const char *load)
     int i;
     read_first_line("/proc/cpuinfo", "model name", cpu, sizeof cpu);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
-    fprintf(f, "### bench_compare, librpc %s, %s\n\n", rpc_version(), date);
+    fprintf(f, "**bench_compare, librpc %s, %s**\n\n", rpc_version(), date);
     if (uname(&u) == 0)
         fprintf(f, "- machine: %s, %ld CPUs online, %s %s %s\n", cpu,
                 sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, u.machine);
+    /* The values of --out and --roudi-pid say nothing to a reader. */
     fprintf(f, "- command: `bench_compare");
     for (i = 1; i < argc; i++)
-        fprintf(f, " %s", argv[i]);
+        fprintf(f, " %s", i > 1 && strcmp(argv[i - 1], "--out") == 0        ? "DIR"
+                          : i > 1 && strcmp(argv[i - 1], "--roudi-pid") == 0 ? "PID"
+                                                                            : argv[i]);
     fprintf(f, "`\n- mechanisms:");
     for (i = 0; i < g_nmech; i++)
         fprintf(f, " %s%s", g_mech[i]->key, i + 1 < g_nmech ? "," : "");
