@@ -57,7 +57,11 @@
 #ifdef CMP_HAVE_ICEORYX
 #include <iceoryx_binding_c/log.h>
 #include <iceoryx_binding_c/publisher.h>
+/* runtime.h declares iox_runtime_shutdown() without (void). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
 #include <iceoryx_binding_c/runtime.h>
+#pragma GCC diagnostic pop
 #include <iceoryx_binding_c/service_discovery.h>
 #include <iceoryx_binding_c/subscriber.h>
 #endif
