@@ -36,8 +36,8 @@
  * iceoryx 2.0's C binding has no call that unregisters the runtime; it
  * leaves RouDi when the process exits.
  *
- * The busy-poll row supports latency and throughput only: its "sleeping"
- * receiver would be the WaitSet row.
+ * Both rows run every mode; in the CPU modes (rate, idle) the busy-poll
+ * receiver keeps spinning, which shows what busy-polling costs.
  */
 #define _GNU_SOURCE
 #include "cmp.h"
@@ -471,8 +471,7 @@ static int iox_sub_end(const struct cmp_job *j)
                        (1u << CMP_IDLE))
 
 const struct cmp_mech cmp_iceoryx_mechs[] = {
-    { "iox-poll", "iceoryx 2.0 busy-poll", IOX_POLL,
-      (1u << CMP_LATENCY) | (1u << CMP_THROUGHPUT), IOX_MAX_SIZE, 1,
+    { "iox-poll", "iceoryx 2.0 busy-poll", IOX_POLL, IOX_ALL_MODES, IOX_MAX_SIZE, 1,
       NULL, NULL, iox_pub_end, iox_sub_end },
     { "iox-waitset", "iceoryx 2.0 WaitSet", IOX_WAITSET, IOX_ALL_MODES, IOX_MAX_SIZE, 1,
       NULL, NULL, iox_pub_end, iox_sub_end },
