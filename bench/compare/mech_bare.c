@@ -8,7 +8,7 @@
  * and publishes it by advancing `head` (release); the reader waits for
  * `head` (acquire), copies the payload out and advances `tail`, which a
  * writer facing a full ring waits for.  The cache-line floor waits by
- * spinning; the futex floor sleeps in FUTEX_WAIT on the counter, and the
+ * spinning (yielding the CPU every 1024 turns); the futex floor sleeps in FUTEX_WAIT on the counter, and the
  * other side calls FUTEX_WAKE when a sleeper has said so.  Nothing else
  * happens, so no shared-memory transport doing the same copies can be
  * faster: this is the floor a library is measured against.
@@ -19,6 +19,8 @@
  * socket carries an 8-byte length before each message, as a framed
  * protocol over a stream would.  A pipe is read until a message is whole.
  *
+ * "pacing" sends nothing: it shows what the CPU measure's pacing costs.
+ *
  * The ends of a socket or pipe block in the kernel without a timeout (a
  * timeout would add a system call per message); when a run fails, the
  * coordinator ends the processes that still wait.
@@ -28,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -35,7 +38,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum { B_SPIN, B_FUTEX, B_UDS, B_PIPE };
+enum { B_SPIN, B_FUTEX, B_UDS, B_PIPE, B_NONE };
 
 /* Largest SOCK_SEQPACKET message used; beyond, SOCK_STREAM with a length. */
 #define SEQPACKET_MAX ((size_t)64 << 10)
@@ -105,10 +108,14 @@ static int wait_change(_Atomic uint32_t *w, uint32_t v, _Atomic uint32_t *sleeps
             if (atomic_load(w) == v)
                 cmp_futex_wait(w, v, 100000000);   /* re-check "done" every 100 ms */
             atomic_store(sleeps, 0);
-        } else {
+        } else if (++spins % SPINS_PER_CHECK != 0) {
             cpu_relax();
+        } else {
+            /* With more processes than CPUs (fan-out) a spinner would
+             * burn the time slice the other side needs. */
+            sched_yield();
         }
-        if ((sleeping || ++spins % SPINS_PER_CHECK == 0) && cmp_is_done(sh))
+        if ((sleeping || spins % SPINS_PER_CHECK == 0) && cmp_is_done(sh))
             return -1;
     }
     return 0;
@@ -526,6 +533,37 @@ static int idle_sub(const struct cmp_job *j, unsigned char *in)
     return 0;
 }
 
+/* ---- pacing alone ---- */
+
+/* The "pacing" row: the publisher paces and stamps as in CMP_RATE but
+ * sends nothing; the subscriber waits for the end.  What remains is the
+ * cost of the pacing itself (a timer wake-up per message), which every
+ * other row's publisher pays too. */
+static int pacing_pub(const struct cmp_job *j, unsigned char *out)
+{
+    uint64_t period = (uint64_t)(1e9 / j->rate_hz), k, total = j->warm + j->count;
+    uint64_t start = cmp_now();
+    struct phase ph = { 0 };
+    for (k = 1; k <= total && !cmp_is_done(j->sh); k++) {
+        cmp_sleep_until(start + (k - 1) * period);
+        cmp_stamp(out, j->size, k);
+        mark(j, &j->sh->pub, &ph, k);
+    }
+    cmp_set_done(j->sh);
+    return 0;
+}
+
+static int pacing_sub(const struct cmp_job *j)
+{
+    struct cmp_end_result *res = &j->sh->sub[j->sub_id];
+    struct phase ph = { 0 };
+    phase_begin(j, res, &ph);
+    if (cmp_wait_done(j->sh, UINT64_MAX) != 0)
+        return fail(j, "no end", 0);
+    phase_end(res, &ph);
+    return 0;
+}
+
 /* ---- the table's functions ---- */
 
 static int bare_prepare(struct cmp_job *j)
@@ -537,6 +575,8 @@ static int bare_prepare(struct cmp_job *j)
     for (i = 0; i < CMP_MAX_SUBS; i++)
         p->ch[i].a_rd = p->ch[i].a_wr = p->ch[i].b_rd = p->ch[i].b_wr = -1;
     j->prep = p;
+    if (j->m->variant == B_NONE)
+        return 0;
     return is_floor(j) ? floor_prepare(j, p) : chan_prepare(j, p);
 }
 
@@ -558,12 +598,14 @@ static int bare_end(const struct cmp_job *j, int is_a)
 {
     unsigned char *out = calloc(1, j->size + 1), *in = calloc(1, j->size + 1);
     int rc;
-    if (!is_floor(j))
+    if (j->m->variant == B_UDS || j->m->variant == B_PIPE)
         keep_own(j, is_a);
     if (out == NULL || in == NULL)
         rc = cmp_error(j->sh, "%s: out of memory", j->m->label);
     else if (cmp_barrier(j->sh) != 0)
         rc = cmp_error(j->sh, "%s: the other ends did not start", j->m->label);
+    else if (j->m->variant == B_NONE && j->mode == CMP_RATE)
+        rc = is_a ? pacing_pub(j, out) : pacing_sub(j);
     else if (j->mode == CMP_LATENCY)
         rc = is_a ? ping(j, out, in) : pong(j, in);
     else if (j->mode == CMP_IDLE)
@@ -596,5 +638,7 @@ const struct cmp_mech cmp_bare_mechs[] = {
     { "uds", "Unix socket (SEQPACKET; STREAM > 64 KiB)", B_UDS, ALL_MODES, 0, 0, bare_prepare,
       bare_finish, bare_pub, bare_sub },
     { "pipe", "pipe", B_PIPE, ALL_MODES, 0, 0, bare_prepare, bare_finish, bare_pub, bare_sub },
+    { "pacing", "pacing alone (publisher's timer wake-ups, nothing sent)", B_NONE, M(CMP_RATE),
+      0, 0, bare_prepare, bare_finish, bare_pub, bare_sub },
     { 0 }
 };
