@@ -20,8 +20,8 @@
  *
  * No message is dropped: publishers use ConsumerTooSlowPolicy
  * WAIT_FOR_CONSUMER and subscribers QueueFullPolicy BLOCK_PRODUCER, so a
- * publish into a full queue waits (iceoryx spins/yields inside
- * iox_pub_publish_chunk until there is room).  Both options exist in the
+ * publish into a full queue waits (iceoryx busy-waits with sched_yield()
+ * inside iox_pub_publish_chunk until there is room).  Both options exist in the
  * 2.0.3 C binding.  The queue depth is 256 chunks (the 2.0 maximum) up to
  * 64 KiB and 16 above (see roudi.toml for the mempools this needs).  Each
  * receiver checks that message k arrives k-th, and that it lost nothing.
@@ -33,8 +33,10 @@
  *
  * Ends: the last message is followed by an exit rendezvous (a counter in
  * sh->scratch) so that no end removes a port while a peer still reads it.
- * iceoryx 2.0's C binding has no call that unregisters the runtime; it
- * leaves RouDi when the process exits.
+ * iceoryx 2.0's C binding has no call that unregisters the runtime: it
+ * leaves RouDi in exit()'s destructors, and a process that ends with
+ * _exit() is removed by RouDi's keep-alive monitor about 1.5 s later
+ * (harmless here: every measurement has services of its own).
  *
  * Both rows run every mode; in the CPU modes (rate, idle) the busy-poll
  * receiver keeps spinning, which shows what busy-polling costs.
