@@ -1379,13 +1379,25 @@ static void write_cdf(FILE *f)
     }
 }
 
+/* Has mechanism mi figures in some cell of this part?  Only those get a
+ * column in the data files. */
+static int has_part(int mi, enum part part)
+{
+    int ci;
+    for (ci = 0; ci < g_ncell; ci++)
+        if (g_cell[ci].part == part && figure(ci, mi, 0).n > 0)
+            return 1;
+    return 0;
+}
+
 /* throughput.dat: size, then each mechanism's MB/s (NaN: not run). */
 static void write_throughput(FILE *f, enum part part, int k)
 {
     int ci, mi;
     fprintf(f, "\"size\"");
     for (mi = 0; mi < g_nmech; mi++)
-        fprintf(f, " \"%s\"", g_mech[mi]->label);
+        if (has_part(mi, part))
+            fprintf(f, " \"%s\"", g_mech[mi]->label);
     fprintf(f, "\n");
     for (ci = 0; ci < g_ncell; ci++) {
         if (g_cell[ci].part != part)
@@ -1393,6 +1405,8 @@ static void write_throughput(FILE *f, enum part part, int k)
         fprintf(f, "%zu", g_cell[ci].size);
         for (mi = 0; mi < g_nmech; mi++) {
             struct fig x = figure(ci, mi, k);
+            if (!has_part(mi, part))
+                continue;
             if (x.n == 0)
                 fprintf(f, " NaN");
             else if (part == P_LATENCY)
@@ -1411,7 +1425,8 @@ static void write_fanout(FILE *f)
     int k, mi;
     fprintf(f, "\"subscribers\"");
     for (mi = 0; mi < g_nmech; mi++)
-        fprintf(f, " \"%s\"", g_mech[mi]->label);
+        if (has_part(mi, P_FANOUT))
+            fprintf(f, " \"%s\"", g_mech[mi]->label);
     fprintf(f, "\n");
     for (k = 0; k < NFANOUT; k++) {
         int ci = fanout_cell(g_opt.sizes[0], FANOUT_SUBS[k]);
@@ -1420,6 +1435,8 @@ static void write_fanout(FILE *f)
         fprintf(f, "%u", FANOUT_SUBS[k]);
         for (mi = 0; mi < g_nmech; mi++) {
             struct fig x = figure(ci, mi, M_RATE);
+            if (!has_part(mi, P_FANOUT))
+                continue;
             if (x.n == 0)
                 fprintf(f, " NaN");
             else
