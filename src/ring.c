@@ -17,11 +17,12 @@
  * stores head then (seq_cst fence) checks pub_waiting.  One of them must
  * see the other's store, so a wake-up is never lost.
  *
- * Invariant: the 8 bytes at the producer's next position hold 0 (a word
- * that is no commit), so the consumer polling there never mistakes old
- * bytes for a record.  The allocator zeroes position 0; each write zeroes
- * the word past its record before committing, which is why a write needs 8
- * bytes of room beyond its record.
+ * Invariant: the 8 bytes at the producer's next position hold no valid
+ * commit for that position, so the consumer polling there never mistakes
+ * old bytes for a record.  Either they are 0 (the allocator zeroes position
+ * 0; each write zeroes the word past its record before committing it), or,
+ * when a write fills the queue exactly, they are the commit word of the
+ * record a lap behind, which the consumer has yet to pass or just passed.
  *
  * Every value read from the segment is checked before use: a corrupt or
  * hostile queue makes peek return RPC_ECORRUPT, never an access outside
@@ -66,12 +67,11 @@ void rpci_cons_init(struct rpci_cons *c, const struct rpci_seg *s, struct rpcl_r
     c->max_msg = s->max_msg_size;
 }
 
-/* Bytes needed at the current tail, counting the filler before a wrap and
- * the zeroed word after the record. */
+/* Bytes needed at the current tail, counting the filler before a wrap. */
 static uint64_t bytes_needed(const struct rpci_prod *p, uint64_t need)
 {
     uint64_t to_end = p->cap - (p->tail & (p->cap - 1));
-    return (to_end < need ? to_end + need : need) + sizeof(uint64_t);
+    return to_end < need ? to_end + need : need;
 }
 
 static int room_for(struct rpci_prod *p, uint64_t total)
@@ -103,7 +103,11 @@ int rpci_prod_write(struct rpci_prod *p, const struct rpcl_rec *hdr, const void 
            sizeof *hdr - sizeof hdr->commit);
     if (hdr->len > 0)
         memcpy(rec + 1, payload, hdr->len);
-    atomic_store_explicit(word_at(p->data, p->cap, p->tail + need), 0, memory_order_relaxed);
+    /* The word past the record is free space (zero it) unless the queue is
+     * now exactly full: then it is the commit word of the oldest record
+     * (at head_cache, or one the consumer has left since), a lap behind. */
+    if (p->tail + need - p->head_cache < p->cap)
+        atomic_store_explicit(word_at(p->data, p->cap, p->tail + need), 0, memory_order_relaxed);
     /* Release: pairs with the consumer's acquire of the commit word (see
      * top); the zeroed word past the record is ordered before it too. */
     atomic_store_explicit(&rec->commit, RPCL_COMMIT(p->tail), memory_order_release);
