@@ -64,6 +64,7 @@ void rpci_cons_init(struct rpci_cons *c, const struct rpci_seg *s, struct rpcl_r
     c->data = ring_data(r);
     c->cap = s->ring_block_size - RPCL_RING_HDR_SIZE;
     c->head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    c->released = c->head;
     c->max_msg = s->max_msg_size;
 }
 
@@ -165,11 +166,20 @@ int rpci_cons_peek(struct rpci_cons *c, const struct rpcl_rec **rec, const void 
 void rpci_cons_next(struct rpci_cons *c, const struct rpcl_rec *rec)
 {
     c->head += rec_size(rec->len);
+    /* Small records are released a batch at a time (one fence per batch);
+     * but once a quarter of the queue is consumed, the producer gets it
+     * back at once, so large messages stream instead of going in rounds
+     * of "fill the queue, drain it". */
+    if (c->head - c->released >= c->cap / 4)
+        rpci_cons_release(c);
 }
 
 void rpci_cons_release(struct rpci_cons *c)
 {
     struct rpcl_ring *r = c->r;
+    if (c->head == c->released)
+        return;
+    c->released = c->head;
     /* Release: the producer may reuse the bytes once it acquires head. */
     atomic_store_explicit(&r->head, c->head, memory_order_release);
     /* Dekker with the producer's pub_waiting store (see top). */

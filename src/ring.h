@@ -22,6 +22,7 @@ struct rpci_cons {
     unsigned char *data;
     uint64_t cap;
     uint64_t head;            /* our copy: only we write r->head */
+    uint64_t released;        /* the last head we stored in r->head */
     uint32_t max_msg;
 };
 
@@ -39,7 +40,8 @@ int rpci_prod_has_room(struct rpci_prod *p, uint32_t len);
  * 0 when empty, RPC_ECORRUPT when the queue's indices or record are
  * impossible (the queue must then be abandoned). */
 int rpci_cons_peek(struct rpci_cons *c, const struct rpcl_rec **rec, const void **payload);
-/* Step over the record peek returned (not yet visible to the producer). */
+/* Step over the record peek returned; the producer sees it at the next
+ * release, which this makes itself once a quarter of the queue is consumed. */
 void rpci_cons_next(struct rpci_cons *c, const struct rpcl_rec *rec);
 /* Publish our progress to the producer and wake it if it waits for room. */
 void rpci_cons_release(struct rpci_cons *c);
