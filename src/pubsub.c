@@ -24,6 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* ---- set-up --------------------------------------------------------------- */
 
 int rpci_node_data_init(struct rpc_node *n)
@@ -379,10 +388,39 @@ static void notify(struct rpcl_node *sub)
 
 /* Wait for room in o, the queue to sub_slot, until deadline_ns (0: forever).  Returns 0 when there
  * is room, 1 when the subscriber is gone, RPC_ETIMEDOUT. */
+/* Spin for room before sleeping for it: a consumer that is working hands
+ * room back within microseconds, and sleeping would cost both sides a
+ * system call per message (large messages then crawl).  The spin lasts the
+ * node's spin time, the default one for a node that never spins (a full
+ * queue means traffic, so this is no idle cost), at most
+ * SPIN_FOR_ROOM_MAX_NS for one that spins without limit, and never past the
+ * deadline.  Returns 1 if there is room. */
+#define SPIN_FOR_ROOM_MAX_NS (1000ull * 1000ull)
+static int spin_for_room(struct rpc_node *n, struct rpci_outbound *o, uint32_t len,
+                         uint64_t deadline_ns)
+{
+    uint64_t limit, now;
+    now = rpcp_mono_ns();
+    limit = now + (n->spin_us < 0    ? SPIN_FOR_ROOM_MAX_NS
+                   : n->spin_us == 0 ? (uint64_t)RPC_DEFAULT_SPIN_US * 1000u
+                                     : (uint64_t)n->spin_us * 1000u);
+    if (deadline_ns != 0 && deadline_ns < limit)
+        limit = deadline_ns;
+    for (unsigned i = 1;; i++) {
+        if (rpci_prod_has_room(&o->p, len))
+            return 1;
+        cpu_relax();
+        if ((i & 63) == 0 && rpcp_mono_ns() >= limit)
+            return 0;
+    }
+}
+
 static int wait_for_room(struct rpc_node *n, struct rpci_outbound *o, uint32_t sub_slot,
                          uint32_t len, uint64_t deadline_ns)
 {
     struct rpcl_ring *r = o->p.r;
+    if (spin_for_room(n, o, len, deadline_ns))
+        return 0;
     for (;;) {
         uint32_t seq = atomic_load_explicit(&r->space_seq, memory_order_acquire);
         uint64_t now, slice = WAIT_SLICE_NS;
@@ -617,15 +655,6 @@ static int has_work(struct rpc_node *n)
         if (rpci_cons_has_data(&n->in[k].c))
             return 1;
     return 0;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
 }
 
 /* Wait until there may be work, at most timeout_ns (< 0: no limit).

@@ -124,7 +124,10 @@ int rpc_is_subscribed(rpc_node *node, const char *group, const char *topic);
  * new subscriber needs (its queue is allocated then): if another process
  * holds that lock past the deadline, that copy is dropped (RPC_ETIMEDOUT).
  * Otherwise that lock is waited for up to the library's 10 s deadline.  A subscriber that
- * dies never blocks a publisher: its queue is abandoned.
+ * dies never blocks a publisher: its queue is abandoned.  A publisher
+ * waiting for room first polls for it (for the node's spin time, or
+ * RPC_DEFAULT_SPIN_US for a node whose spin time is 0, at most 1 ms), then
+ * sleeps in the kernel until the subscriber frees some.
  * @param node        the publishing node.
  * @param group       group name: 1..63 printable, non-space ASCII bytes.
  * @param topic       topic name, likewise.
