@@ -100,7 +100,7 @@ enum { M_RATE, M_RATE_MIN };
 enum { M_CPU_PUB, M_CPU_SUB, M_WALL_S };
 
 struct options {
-    int quick, repeats, retries, pin, roudi_running;
+    int quick, repeats, slices, retries, pin, roudi_running;
     pid_t roudi_pid;
     double scale, flag_pct;
     int parts[NPARTS];
@@ -117,6 +117,7 @@ static struct cell g_cell[MAX_CELLS];
 static int g_ncell;
 static struct meas g_res[MAX_CELLS][MAX_MECHS][MAX_REPEATS];
 static uint64_t *g_cdf[MAX_MECHS];          /* latency samples of the CDF cell, pooled */
+static uint64_t *g_pool[MAX_MECHS];         /* latency samples of a repeat's slices */
 static size_t g_cdf_n[MAX_MECHS];
 static int g_cdf_cell = -1;
 static int g_failures;
@@ -612,48 +613,82 @@ static void keep_cdf(int mi, const uint64_t *s, size_t n)
     g_cdf_n[mi] += n;
 }
 
-/* One mechanism in one cell, re-run while others disturbed it (up to
- * --retries times). */
-static void measure(int ci, int mi, int rep)
+/* Runs per repeat of a cell: latency cells are cut into --slices slices,
+ * the mechanisms alternating in each, so that every mechanism samples the
+ * machine's changing states alike (on this kind of virtual machine the
+ * wake-up time of an idle CPU changes by a factor of ten from second to
+ * second).  Their samples are pooled for the repeat's figures. */
+static int slices_of(const struct cell *c)
+{
+    return c->mode == CMP_LATENCY ? g_opt.slices : 1;
+}
+
+static uint64_t slice_count(const struct cell *c)
+{
+    uint64_t n = c->count / (uint64_t)slices_of(c);
+    return n < 10 ? 10 : n;
+}
+
+/* One run of a mechanism in a cell; 0 with its figures in *r (latency:
+ * its samples appended to the mechanism's pool), or -1. */
+static int measure_run(int ci, int mi, int slice, struct meas *r, double *other)
 {
     const struct cell *c = &g_cell[ci];
+    struct cmp_job j;
+    int rc;
+    memset(&j, 0, sizeof j);
+    j.m = g_mech[mi];
+    j.mode = c->mode;
+    j.size = c->size;
+    j.warm = c->warm;
+    j.count = c->mode == CMP_LATENCY ? slice_count(c) : c->count;
+    j.nsubs = c->nsubs;
+    j.rate_hz = c->rate_hz;
+    rc = run_job(&j, other);
+    if (rc == 0 && c->mode == CMP_LATENCY) {
+        size_t n = (size_t)j.count;
+        memcpy(g_pool[mi] + (size_t)slice * n, g_samples, n * sizeof *g_samples);
+        if (slice == slices_of(c) - 1) {
+            latency_figures(r, g_pool[mi], n * (size_t)slices_of(c));
+            if (ci == g_cdf_cell)
+                keep_cdf(mi, g_pool[mi], n * (size_t)slices_of(c));   /* sorted: fine */
+        }
+    } else if (rc == 0 && c->mode == CMP_THROUGHPUT && rate_figures(r, &j) != 0) {
+        rc = -1;
+    } else if (rc == 0 && c->mode >= CMP_RATE && cpu_figures(r, &j) != 0) {
+        rc = -1;
+    }
+    return rc;
+}
+
+/* One mechanism in one cell (one slice of it), re-run while others
+ * disturbed it (up to --retries times, within the re-run budget). */
+static void measure(int ci, int mi, int rep, int slice)
+{
     struct meas *r = &g_res[ci][mi][rep];
     int attempt;
+    if (slice == 0)
+        memset(r, 0, sizeof *r);
+    else if (r->state < 0)
+        return;   /* an earlier slice failed: the repeat is lost */
     for (attempt = 0; attempt <= g_opt.retries; attempt++) {
-        struct cmp_job j;
         double other = 0;
         uint64_t t = cmp_now();
-        int rc;
-        memset(&j, 0, sizeof j);
-        j.m = g_mech[mi];
-        j.mode = c->mode;
-        j.size = c->size;
-        j.warm = c->warm;
-        j.count = c->count;
-        j.nsubs = c->nsubs;
-        j.rate_hz = c->rate_hz;
-        rc = run_job(&j, &other);
-        if (rc == 0 && c->mode == CMP_LATENCY)
-            latency_figures(r, g_samples, (size_t)j.count);
-        else if (rc == 0 && c->mode == CMP_THROUGHPUT && rate_figures(r, &j) != 0)
-            rc = -1;
-        else if (rc == 0 && c->mode >= CMP_RATE && cpu_figures(r, &j) != 0)
-            rc = -1;
-        fprintf(stderr, "  %-16s %s, %.2f s, others %.1f %%\n", j.m->key,
+        int rc = measure_run(ci, mi, slice, r, &other), flagged;
+        fprintf(stderr, "  %-16s %s, %.2f s, others %.1f %%\n", g_mech[mi]->key,
                 rc == 0 ? "ok" : "FAILED", (double)(cmp_now() - t) / NS_PER_S, other);
         if (rc != 0) {
             r->state = -1;
             g_failures++;
             return;
         }
-        r->state = 1;
-        r->other_pct = other;
-        r->flagged = other > g_opt.flag_pct;
         if (attempt > 0)
             g_retry_ns += cmp_now() - t;
-        if (!r->flagged || attempt == g_opt.retries || g_retry_ns > RETRY_BUDGET_NS) {
-            if (ci == g_cdf_cell)
-                keep_cdf(mi, g_samples, (size_t)j.count);   /* sorted; fine for a CDF */
+        flagged = other > g_opt.flag_pct;
+        if (!flagged || attempt == g_opt.retries || g_retry_ns > RETRY_BUDGET_NS) {
+            r->state = 1;
+            r->flagged |= flagged;
+            r->other_pct = other > r->other_pct ? other : r->other_pct;
             return;
         }
         fprintf(stderr, "  others took %.1f %% of the machine: again\n", other);
@@ -695,16 +730,18 @@ static void describe_cell(const struct cell *c, char *b, size_t len)
 
 static void run_all(void)
 {
-    int rep, ci, k;
+    int rep, ci, k, sl;
     for (rep = 0; rep < g_opt.repeats; rep++) {
         for (ci = 0; ci < g_ncell; ci++) {
             char what[64];
             describe_cell(&g_cell[ci], what, sizeof what);
             fprintf(stderr, "repeat %d/%d: %s\n", rep + 1, g_opt.repeats, what);
-            for (k = 0; k < g_nmech; k++) {
-                int mi = (k + rep + ci) % g_nmech;
-                if (supports(g_mech[mi], &g_cell[ci]))
-                    measure(ci, mi, rep);
+            for (sl = 0; sl < slices_of(&g_cell[ci]); sl++) {
+                for (k = 0; k < g_nmech; k++) {
+                    int mi = (k + rep + ci + sl) % g_nmech;
+                    if (supports(g_mech[mi], &g_cell[ci]))
+                        measure(ci, mi, rep, sl);
+                }
             }
         }
     }
@@ -759,7 +796,8 @@ static void make_cells(void)
         uint64_t n = scaled(LAT[0][sc], LAT[1][sc]);
         if (g_opt.sizes[i] == 64 || (g_cdf_cell < 0 && i == 0))
             g_cdf_cell = g_ncell;
-        add_cell(P_LATENCY, CMP_LATENCY, g_opt.sizes[i], 1, 0, warm_for(n, 2000), n);
+        add_cell(P_LATENCY, CMP_LATENCY, g_opt.sizes[i], 1, 0,
+                 warm_for(n / (uint64_t)g_opt.slices, 2000), n);
     }
     for (i = 0; g_opt.parts[P_THROUGHPUT] && i < g_opt.nsizes; i++) {
         int sc = size_class(g_opt.sizes[i]);
@@ -975,7 +1013,8 @@ static void report_latency(FILE *f)
     int ci, mi;
     char b[5][32], s[32];
     fprintf(f, "#### One-way latency (ping-pong round trip / 2)\n\n");
-    fprintf(f, "Round trips per run, after a tenth as many untimed (at most 2000):");
+    fprintf(f, "Timed round trips per repeat, in %d runs (slices) with the mechanisms "
+            "alternating, each run after a tenth as many untimed:", g_opt.slices);
     for (ci = 0; ci < g_ncell; ci++)
         if (g_cell[ci].part == P_LATENCY)
             fprintf(f, " %s: %llu;", fmt_size(s, sizeof s, g_cell[ci].size),
@@ -1524,7 +1563,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: bench_compare [--quick] [--repeats N] [--mechanisms LIST] [--sizes LIST]\n"
             "                     [--only PARTS] [--out DIR] [--roudi-running] [--roudi-pid PID]\n"
-            "                     [--retries N] [--flag-pct P] [--scale F] [--pin] [--list]\n"
+            "                     [--slices N] [--retries N] [--flag-pct P] [--scale F] [--pin]\n"
+            "                     [--list]\n"
             "  --quick           smoke run: 1 repeat, a few thousand messages per run\n"
             "  --repeats N       run every measurement N times, 1..%d (default 3)\n"
             "  --mechanisms L    comma-separated keys or families (librpc, floor, iox, ...);\n"
@@ -1534,6 +1574,8 @@ static void usage(FILE *f)
             "  --out DIR         also write report.md and the plots' data files there\n"
             "  --roudi-running   iox-roudi runs (else the iceoryx rows run only when an\n"
             "                    iox-roudi process is found); --roudi-pid PID names it\n"
+            "  --slices N        cut each repeat of a latency measurement into N runs, the\n"
+            "                    mechanisms alternating (default 3; quick: 2)\n"
             "  --retries N       re-run a disturbed run up to N times (default 1)\n"
             "  --flag-pct P      others' CPU share that counts as disturbed (default 3)\n"
             "  --scale F         multiply every message count (and CPU phase) by F\n"
@@ -1637,6 +1679,8 @@ static int parse_args(int argc, char **argv)
         i++;
         if (strcmp(a, "--repeats") == 0 && (repeats = atoi(next)) >= 1 && repeats <= MAX_REPEATS)
             continue;
+        if (strcmp(a, "--slices") == 0 && (g_opt.slices = atoi(next)) >= 1 && g_opt.slices <= 20)
+            continue;
         if (strcmp(a, "--retries") == 0 && (g_opt.retries = atoi(next)) >= 0 &&
             g_opt.retries <= 10)
             continue;
@@ -1663,6 +1707,8 @@ static int parse_args(int argc, char **argv)
         return -1;
     }
     g_opt.repeats = repeats ? repeats : g_opt.quick ? 1 : 3;
+    if (g_opt.slices == 0)
+        g_opt.slices = g_opt.quick ? 2 : 3;
     return 0;
 }
 
@@ -1687,10 +1733,13 @@ static int setup(void)
     for (ci = 0; ci < g_ncell; ci++)
         if (g_cell[ci].mode == CMP_LATENCY && g_cell[ci].count > most)
             most = g_cell[ci].count;
-    g_samples_cap = (size_t)(most ? most : 1);
+    g_samples_cap = (size_t)most + 10 * 20;   /* slices of at least 10 */
     g_sh = mmap(NULL, sizeof *g_sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     g_samples = mmap(NULL, g_samples_cap * sizeof *g_samples, PROT_READ | PROT_WRITE,
                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    for (ci = 0; ci < g_nmech; ci++)
+        if ((g_pool[ci] = malloc(g_samples_cap * sizeof(uint64_t))) == NULL)
+            g_samples = MAP_FAILED;
     if (g_sh == MAP_FAILED || g_samples == MAP_FAILED) {
         fprintf(stderr, "bench_compare: out of memory\n");
         return -1;
@@ -1726,8 +1775,10 @@ int main(int argc, char **argv)
             write_file(g_opt.out_dir, "fanout.dat", w_fan, NULL) != 0)
             g_failures++;
     }
-    for (mi = 0; mi < g_nmech; mi++)
+    for (mi = 0; mi < g_nmech; mi++) {
         free(g_cdf[mi]);
+        free(g_pool[mi]);
+    }
     if (g_failures != 0)
         fprintf(stderr, "bench_compare: FAILED (%d runs)\n", g_failures);
     return g_failures == 0 ? 0 : 1;

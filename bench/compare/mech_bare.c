@@ -21,9 +21,10 @@
  *
  * "pacing" sends nothing: it shows what the CPU measure's pacing costs.
  *
- * The ends of a socket or pipe block in the kernel without a timeout (a
- * timeout would add a system call per message); when a run fails, the
- * coordinator ends the processes that still wait.
+ * The ends of a socket or pipe, and the futex floor's sleepers, block in
+ * the kernel without a timeout (a timeout would add a system call or a
+ * timer per message); when a run fails, the coordinator ends the
+ * processes that still wait.
  */
 #define _GNU_SOURCE
 #include "cmp.h"
@@ -46,6 +47,9 @@ enum { B_SPIN, B_FUTEX, B_UDS, B_PIPE, B_NONE };
 #define RING_BYTES ((size_t)256 << 10)
 /* A floor's spinning waiter looks at "done" every this many turns. */
 #define SPINS_PER_CHECK 1024u
+/* The futex floor sleeps without a timeout, as a transport would (an
+ * armed timer per wait costs time on some virtual machines). */
+#define FLOOR_WAIT_NS -1
 
 /* The hint a spinning core gives its sibling and the memory system. */
 static inline void cpu_relax(void)
@@ -106,7 +110,7 @@ static int wait_change(_Atomic uint32_t *w, uint32_t v, _Atomic uint32_t *sleeps
              * the flag after its store, or we see its store here. */
             atomic_store(sleeps, 1);
             if (atomic_load(w) == v)
-                cmp_futex_wait(w, v, 100000000);   /* re-check "done" every 100 ms */
+                cmp_futex_wait(w, v, FLOOR_WAIT_NS);
             atomic_store(sleeps, 0);
         } else if (++spins % SPINS_PER_CHECK != 0) {
             cpu_relax();
