@@ -167,10 +167,27 @@ plots() {
         "$OUT"/fanout.dat "$RESULTS"/
 }
 
+# Which library the figures are of: the commit, and whether the library's
+# sources differed from it.
+source_state() {
+    local rev dirty
+    if ! rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null); then
+        echo "not a git checkout"
+        return 0
+    fi
+    dirty=$(git -C "$ROOT" status --porcelain -- src include CMakeLists.txt | wc -l)
+    if [ "$dirty" = 0 ]; then
+        echo "commit $rev"
+    else
+        echo "commit $rev with uncommitted changes to $dirty file(s) of src/, include/ or CMakeLists.txt"
+    fi
+}
+
 # The generated part of the section: the reports and links to the plots.
 generated() {
     printf '<!-- compare:generated:begin -->\n'
     printf '<!-- Written by bench/compare.sh; edits here are overwritten. -->\n\n'
+    printf 'librpc source: %s\n\n' "$(source_state)"
     cat "$OUT/compare.md"
     printf '\n#### Joining, leaving and noticing a crash (bench_compare_lifecycle)\n\n'
     # Its own title line is replaced by the heading above.

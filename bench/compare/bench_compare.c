@@ -788,7 +788,7 @@ static void make_cells(void)
 {
     static const uint64_t LAT[2][4] = { { 30000, 10000, 4000, 400 }, { 2000, 1000, 300, 30 } };
     static const uint64_t TPUT[2][4] = { { 400000, 100000, 20000, 1000 }, { 5000, 2000, 500, 40 } };
-    static const uint64_t FAN[2][4] = { { 100000, 30000, 5000, 300 }, { 2000, 1000, 200, 20 } };
+    static const uint64_t FAN[2][4] = { { 100000, 30000, 2000, 300 }, { 2000, 1000, 200, 20 } };
     int q = g_opt.quick, i, k;
     size_t small = g_opt.sizes[0];
     for (i = 0; g_opt.parts[P_LATENCY] && i < g_opt.nsizes; i++) {
