@@ -1282,6 +1282,10 @@ static const struct target TARGETS[] = {
       "librpc-sleep", NULL, M_CPU_SUB, AT_MOST, 0.01 },
     { "CPU idle, librpc default subscriber (% of a core; 0 = below 0.01)", P_CPU, 0, 0,
       "librpc-default", NULL, M_CPU_SUB, AT_MOST, 0.01 },
+    { "CPU idle, librpc sleep publisher minus the pipe's (the harness's own floor)", P_CPU, 0,
+      0, "librpc-sleep", "pipe", M_CPU_PUB, NET_AT_MOST, 0.01 },
+    { "CPU idle, librpc sleep subscriber minus the pipe's (the harness's own floor)", P_CPU, 0,
+      0, "librpc-sleep", "pipe", M_CPU_SUB, NET_AT_MOST, 0.01 },
 };
 #define NTARGETS (sizeof TARGETS / sizeof TARGETS[0])
 
@@ -1317,7 +1321,8 @@ static double target_value(const struct target *t, int ci, double *lo, double *h
             v[n++] = a->v[t->k];
             continue;
         }
-        if (g_res[ci][di][rep].state <= 0 || g_res[ci][di][rep].v[t->k] <= 0)
+        if (g_res[ci][di][rep].state <= 0 ||
+            (t->op != NET_AT_MOST && g_res[ci][di][rep].v[t->k] <= 0))
             continue;
         if (t->op == NET_AT_MOST)
             v[n++] = a->v[t->k] - g_res[ci][di][rep].v[t->k];
