@@ -166,6 +166,7 @@ static int attach_new(const struct rpc_config *cfg, struct rpci_attach **out)
         return rpci_fail(RPC_ENOMEM, "segment %s: out of memory", cfg->shm_name);
     a->cfg = *cfg;
     a->owner_id = rpcp_random64();
+    a->asym = rpcp_asym_register();
     if ((rc = rpci_seg_join(cfg, &a->seg)) != 0) {
         free(a);
         return rc;
@@ -201,6 +202,9 @@ int rpci_attach_add_node(const struct rpc_config *cfg, const char *name,
         }
         goto out;
     }
+    /* Publishers may skip their fence only if this process runs the heavy
+     * barrier before its receivers sleep (pubsub.c, wait_for_work). */
+    RPCL_STORE(rpci_seg_node(&a->seg, (uint32_t)rc)->wake_asym, (uint32_t)a->asym);
     rpci_seg_unlock(&a->seg);
     *slot = (uint32_t)rc;
     rc = 0;

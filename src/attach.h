@@ -16,6 +16,7 @@ struct rpci_attach {
     unsigned live_nodes;      /* our registered nodes */
     unsigned handles;         /* rpc_node handles pointing here */
     int forked;               /* inherited through fork(): seg is closed */
+    int asym;                 /* this process takes part in asymmetric barriers */
     pthread_t sweeper;
     int sweeper_started;
     int sweeper_stop;         /* guarded by mu */

@@ -119,7 +119,10 @@ struct rpcl_node {
     _Atomic uint32_t sleeping;
     _Atomic uint32_t wants_events;/* its owner has an event callback: wake it on changes */
     _Atomic uint32_t left_how;    /* when FREE: RPCL_LEFT_* of the last occupant */
-    uint8_t pad0[16];
+    _Atomic uint32_t wake_asym;   /* 1: its receiver runs the heavy barrier before it
+                                   * sleeps (platform.h), so publishers in processes
+                                   * that take part need no fence */
+    uint8_t pad0[12];
     /* Line 1. */
     char name[64];                /* NUL-terminated; validated on read */
     /* Line 2: counters, each written only by the owning process (relaxed),

@@ -8,13 +8,17 @@
  * segment's generation counter moves.
  *
  * Wake-up scheme (a Dekker pair per subscriber node slot):
- *   receiver: seq = wake_seq; sleeping = 1; fence(seq_cst); re-check
+ *   receiver: seq = wake_seq; sleeping = 1; barrier; re-check
  *             queues; futex_wait(wake_seq, seq); sleeping = 0
- *   publisher: commit record (release tail); fence(seq_cst);
+ *   publisher: commit record (release); barrier;
  *             if (sleeping) { wake_seq++; futex_wake(wake_seq) }
  * Either the receiver's re-check sees the record or the publisher sees
  * sleeping == 1; the wake_seq bump makes a wait that starts late return at
  * once.  A receiver that is awake costs publishers no system call.
+ * The barriers are both seq_cst fences, or, when both processes take part
+ * (platform.h), the receiver's heavy barrier and the publisher's compiler
+ * barrier: a receiver goes to sleep far less often than messages are
+ * published, so it pays a system call there and publishers pay no fence.
  */
 #include "node_impl.h"
 #include "platform/platform.h"
@@ -374,10 +378,13 @@ static int outbound_for(struct rpc_node *n, const struct rpci_target *t, uint64_
     return 0;
 }
 
-static void notify(struct rpcl_node *sub)
+static void notify(const struct rpc_node *n, struct rpcl_node *sub)
 {
     /* Dekker with the receiver's "sleeping" store (see top of file). */
-    rpcp_fence(memory_order_seq_cst);
+    if (n->att->asym && RPCL_LOAD(sub->wake_asym))
+        rpcp_asym_light();
+    else
+        rpcp_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&sub->sleeping, memory_order_relaxed)) {
         atomic_fetch_add_explicit(&sub->wake_seq, 1, memory_order_release);
         rpcp_wake_word(&sub->wake_seq);
@@ -473,7 +480,7 @@ static int send_one(struct rpc_node *n, const struct rpci_target *t, const struc
     }
     rpci_count(&me->delivered, 1);
     rpci_count(&me->bytes_out, hdr->len);
-    notify(rpci_seg_node(&n->att->seg, t->node_slot));
+    notify(n, rpci_seg_node(&n->att->seg, t->node_slot));
     return 0;
 }
 
@@ -694,8 +701,18 @@ static int wait_for_work(struct rpc_node *n, int64_t timeout_ns)
     }
     seq = atomic_load_explicit(&me->wake_seq, memory_order_acquire);
     atomic_store_explicit(&me->sleeping, 1, memory_order_relaxed);
-    /* Dekker with the publisher's fence in notify(): see top of file. */
-    rpcp_fence(memory_order_seq_cst);
+    /* Dekker with the publisher's barrier in notify(): see top of file. */
+    if (RPCL_LOAD(me->wake_asym) && rpcp_asym_heavy() != 0) {
+        /* Cannot happen once registered; should it, publishers must fence
+         * from now on, and one that did not a moment ago is covered by a
+         * short sleep. */
+        RPCL_STORE(me->wake_asym, 0);
+        rpcp_fence(memory_order_seq_cst);
+        if (timeout_ns < 0 || timeout_ns > 1000000)
+            timeout_ns = 1000000;
+    } else if (!RPCL_LOAD(me->wake_asym)) {
+        rpcp_fence(memory_order_seq_cst);
+    }
     if (!has_work(n))
         rc = rpcp_wait_word(&me->wake_seq, seq, timeout_ns);
     atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);

@@ -77,6 +77,7 @@ int rpci_reg_add(struct rpci_seg *s, uint64_t owner_id, const char *name, uint64
         struct rpcl_node *n = rpci_seg_node(s, i);
         /* Counters and wake-up state start from zero for every node. */
         RPCL_STORE(n->sleeping, 0);
+        RPCL_STORE(n->wake_asym, 0);   /* set by its owner once it knows */
         RPCL_STORE(n->published, 0);
         RPCL_STORE(n->delivered, 0);
         RPCL_STORE(n->dropped, 0);

@@ -63,6 +63,22 @@ extern _Atomic uint32_t rpcp_fence_word;
 #define rpcp_fence(order) atomic_thread_fence(order)
 #endif
 
+/* Asymmetric Dekker barriers.  A publisher's "commit, then read the
+ * receiver's sleeping flag" needs StoreLoad order, which costs a full
+ * fence per message, and that fence waits for the record's cache lines to
+ * reach the publisher: the message rate's limit.  Instead the rare side (a
+ * receiver about to sleep) runs rpcp_asym_heavy(), which makes every CPU
+ * now running a registered process execute a full barrier (Linux
+ * membarrier, GLOBAL_EXPEDITED), and the frequent side needs only a
+ * compiler barrier.  Only valid when both processes take part:
+ * rpcp_asym_register() returns 1 when this process does (idempotent), 0
+ * when the system cannot (other kernels, valgrind, seccomp), and callers
+ * then keep the fence. */
+int rpcp_asym_register(void);
+/* 0, or -1 if the barrier could not be run (then use fences). */
+int rpcp_asym_heavy(void);
+#define rpcp_asym_light() atomic_signal_fence(memory_order_seq_cst)
+
 /* Wait while *word == expected, at most timeout_ns (< 0: no limit), or
  * until a wake-up.  Works across processes on shared memory.  Spurious
  * returns are allowed: callers re-check their condition.  Returns -EINTR

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 #ifdef __linux__
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sys/syscall.h>
 #endif
 
@@ -199,3 +201,36 @@ void rpcp_sleep_ns(uint64_t ns)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
+
+/* ---- asymmetric barriers ---------------------------------------------------- */
+
+#if defined(__linux__)
+int rpcp_asym_register(void)
+{
+#ifdef LIBRPC_TEST_HOOKS
+    /* Lets the tests run the fence protocol on a kernel that has both. */
+    const char *off = getenv("LIBRPC_TEST_NO_MEMBARRIER");
+    if (off != NULL && off[0] == '1')
+        return 0;
+#endif
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED))
+        return 0;
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0;
+}
+
+int rpcp_asym_heavy(void)
+{
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0 ? 0 : -1;
+}
+#else
+int rpcp_asym_register(void)
+{
+    return 0;
+}
+
+int rpcp_asym_heavy(void)
+{
+    return -1;
+}
+#endif

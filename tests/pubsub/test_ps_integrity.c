@@ -4,7 +4,7 @@
  *
  *   test_ps_integrity [-n MESSAGES] [-p PUBLISHER_PROCS] [-s SUBSCRIBER_PROCS]
  *                     [-i PAIR_PROCS] [-m MAX_MSG_SIZE] [-q QUEUE_SIZE] [-u]
- *                     [-w SPIN_US]
+ *                     [-w SPIN_US] [-f]
  *
  * Publisher processes own one node "p<i>" each; subscriber processes own
  * one node "s<j>" each; a pair process owns a publisher node and a
@@ -21,7 +21,10 @@
  * queue still holds two messages): small queues fill all the time, which
  * exercises the wait-for-room and wake-up paths; -w 0 makes receivers sleep
  * in the kernel at once instead of spinning first (every wake-up is then a
- * futex wake-up).
+ * futex wake-up).  -f mixes the two wake-up protocols (src/pubsub.c): the
+ * odd-numbered processes of each role run with LIBRPC_TEST_NO_MEMBARRIER=1
+ * (full fences), the others with the asymmetric barriers where the kernel
+ * has them, so every pairing of the two meets.
  *
  * Each subscriber checks per publisher: sequence numbers 1, 2, 3, ... with
  * nothing lost, duplicated or reordered, every size as expected, every
@@ -49,9 +52,10 @@ struct opts {
     size_t queue;
     int uniform;
     int spin_us;
+    int mix_fences;
 };
 
-static struct opts o = {100000, 3, 3, 1, 0, 0, 0, RPC_DEFAULT_SPIN_US};
+static struct opts o = {100000, 3, 3, 1, 0, 0, 0, RPC_DEFAULT_SPIN_US, 0};
 static const char *shm;
 static ps_chan results;
 static tu_gate start;
@@ -201,6 +205,8 @@ static pid_t start_child(int role, int id, ps_chan *ready)
     int bad = 0;
     if (pid != 0)
         return pid;
+    if (o.mix_fences && id % 2 == 1)
+        setenv("LIBRPC_TEST_NO_MEMBARRIER", "1", 1);
     cfg = child_config();
     if (role == 's') {
         struct sub_state *st = calloc(1, sizeof *st);
@@ -238,7 +244,7 @@ static pid_t start_child(int role, int id, ps_chan *ready)
 static void parse(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "n:p:s:i:m:q:uw:")) != -1) {
+    while ((c = getopt(argc, argv, "n:p:s:i:m:q:uw:f")) != -1) {
         switch (c) {
         case 'n': o.n = ps_arg_num(optarg); break;
         case 'p': o.pubs = (int)ps_arg_num(optarg); break;
@@ -248,8 +254,9 @@ static void parse(int argc, char **argv)
         case 'q': o.queue = (size_t)ps_arg_num(optarg); break;
         case 'u': o.uniform = 1; break;
         case 'w': o.spin_us = (int)ps_arg_num(optarg); break;
+        case 'f': o.mix_fences = 1; break;
         default:
-            fprintf(stderr, "usage: %s [-n N] [-p PUBS] [-s SUBS] [-i PAIRS] [-m MAX] [-q QUEUE] [-u] [-w SPIN]\n",
+            fprintf(stderr, "usage: %s [-n N] [-p PUBS] [-s SUBS] [-i PAIRS] [-m MAX] [-q QUEUE] [-u] [-w SPIN] [-f]\n",
                     argv[0]);
             exit(2);
         }
