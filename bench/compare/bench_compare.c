@@ -94,8 +94,9 @@ struct meas {
 };
 /* latency: one-way P50, P99, P99.9, max (ns) */
 enum { M_P50, M_P99, M_P999, M_MAX };
-/* throughput, fan-out: messages/s per subscriber (mean), slowest subscriber */
-enum { M_RATE, M_RATE_MIN };
+/* throughput, fan-out: messages/s per subscriber (mean), slowest subscriber;
+ * a repeat's slices: messages and seconds so far */
+enum { M_RATE, M_RATE_MIN, M_TPUT_MSGS, M_TPUT_SECS };
 /* cpu: percent of one core, publisher and subscriber */
 enum { M_CPU_PUB, M_CPU_SUB, M_WALL_S };
 
@@ -613,14 +614,15 @@ static void keep_cdf(int mi, const uint64_t *s, size_t n)
     g_cdf_n[mi] += n;
 }
 
-/* Runs per repeat of a cell: latency cells are cut into --slices slices,
- * the mechanisms alternating in each, so that every mechanism samples the
- * machine's changing states alike (on this kind of virtual machine the
- * wake-up time of an idle CPU changes by a factor of ten from second to
- * second).  Their samples are pooled for the repeat's figures. */
+/* Runs per repeat of a cell: latency and throughput cells are cut into
+ * --slices slices, the mechanisms alternating in each, so that every
+ * mechanism samples the machine's changing states alike (on this kind of
+ * virtual machine the wake-up time of an idle CPU, and where the two
+ * processes' CPUs sit in the caches, change from second to second).
+ * A repeat's figures pool its slices. */
 static int slices_of(const struct cell *c)
 {
-    return c->mode == CMP_LATENCY ? g_opt.slices : 1;
+    return c->part == P_LATENCY || c->part == P_THROUGHPUT ? g_opt.slices : 1;
 }
 
 static uint64_t slice_count(const struct cell *c)
@@ -629,9 +631,10 @@ static uint64_t slice_count(const struct cell *c)
     return n < 10 ? 10 : n;
 }
 
-/* One run of a mechanism in a cell; 0 with its figures in *r (latency:
- * its samples appended to the mechanism's pool), or -1. */
-static int measure_run(int ci, int mi, int slice, struct meas *r, double *other)
+/* One run of a mechanism in a cell (one slice of a repeat): 0 with its
+ * figures in *run (latency: its samples in the mechanism's pool, at the
+ * slice's place), or -1. */
+static int measure_run(int ci, int mi, int slice, struct meas *run, double *other)
 {
     const struct cell *c = &g_cell[ci];
     struct cmp_job j;
@@ -641,24 +644,40 @@ static int measure_run(int ci, int mi, int slice, struct meas *r, double *other)
     j.mode = c->mode;
     j.size = c->size;
     j.warm = c->warm;
-    j.count = c->mode == CMP_LATENCY ? slice_count(c) : c->count;
+    j.count = slice_count(c);
     j.nsubs = c->nsubs;
     j.rate_hz = c->rate_hz;
     rc = run_job(&j, other);
-    if (rc == 0 && c->mode == CMP_LATENCY) {
-        size_t n = (size_t)j.count;
-        memcpy(g_pool[mi] + (size_t)slice * n, g_samples, n * sizeof *g_samples);
-        if (slice == slices_of(c) - 1) {
-            latency_figures(r, g_pool[mi], n * (size_t)slices_of(c));
-            if (ci == g_cdf_cell)
-                keep_cdf(mi, g_pool[mi], n * (size_t)slices_of(c));   /* sorted: fine */
-        }
-    } else if (rc == 0 && c->mode == CMP_THROUGHPUT && rate_figures(r, &j) != 0) {
+    if (rc == 0 && c->mode == CMP_LATENCY)
+        memcpy(g_pool[mi] + (size_t)slice * j.count, g_samples, j.count * sizeof *g_samples);
+    else if (rc == 0 && c->mode == CMP_THROUGHPUT && rate_figures(run, &j) != 0)
         rc = -1;
-    } else if (rc == 0 && c->mode >= CMP_RATE && cpu_figures(r, &j) != 0) {
+    else if (rc == 0 && c->mode >= CMP_RATE && cpu_figures(run, &j) != 0)
         rc = -1;
-    }
     return rc;
+}
+
+/* Add an accepted run to its repeat's figures. */
+static void merge_run(int ci, int mi, int slice, struct meas *r, const struct meas *run)
+{
+    const struct cell *c = &g_cell[ci];
+    size_t n = (size_t)slice_count(c) * (size_t)slices_of(c);
+    if (c->mode == CMP_LATENCY) {
+        if (slice < slices_of(c) - 1)
+            return;
+        latency_figures(r, g_pool[mi], n);
+        if (ci == g_cdf_cell)
+            keep_cdf(mi, g_pool[mi], n);   /* sorted now: fine for a CDF */
+    } else if (c->mode == CMP_THROUGHPUT) {
+        /* Messages over time, summed over the slices. */
+        r->v[M_TPUT_MSGS] += (double)slice_count(c);
+        r->v[M_TPUT_SECS] += (double)slice_count(c) / run->v[M_RATE];
+        r->v[M_RATE] = r->v[M_TPUT_MSGS] / r->v[M_TPUT_SECS];
+        if (slice == 0 || run->v[M_RATE_MIN] < r->v[M_RATE_MIN])
+            r->v[M_RATE_MIN] = run->v[M_RATE_MIN];
+    } else {
+        memcpy(r->v, run->v, sizeof r->v);
+    }
 }
 
 /* One mechanism in one cell (one slice of it), re-run while others
@@ -672,9 +691,12 @@ static void measure(int ci, int mi, int rep, int slice)
     else if (r->state < 0)
         return;   /* an earlier slice failed: the repeat is lost */
     for (attempt = 0; attempt <= g_opt.retries; attempt++) {
+        struct meas run;
         double other = 0;
         uint64_t t = cmp_now();
-        int rc = measure_run(ci, mi, slice, r, &other), flagged;
+        int rc, flagged;
+        memset(&run, 0, sizeof run);
+        rc = measure_run(ci, mi, slice, &run, &other);
         fprintf(stderr, "  %-16s %s, %.2f s, others %.1f %%\n", g_mech[mi]->key,
                 rc == 0 ? "ok" : "FAILED", (double)(cmp_now() - t) / NS_PER_S, other);
         if (rc != 0) {
@@ -686,6 +708,7 @@ static void measure(int ci, int mi, int rep, int slice)
             g_retry_ns += cmp_now() - t;
         flagged = other > g_opt.flag_pct;
         if (!flagged || attempt == g_opt.retries || g_retry_ns > RETRY_BUDGET_NS) {
+            merge_run(ci, mi, slice, r, &run);
             r->state = 1;
             r->flagged |= flagged;
             r->other_pct = other > r->other_pct ? other : r->other_pct;
@@ -787,7 +810,7 @@ static void add_cell(enum part part, enum cmp_mode mode, size_t size, unsigned n
 static void make_cells(void)
 {
     static const uint64_t LAT[2][4] = { { 30000, 10000, 4000, 400 }, { 2000, 1000, 300, 30 } };
-    static const uint64_t TPUT[2][4] = { { 400000, 100000, 20000, 1000 }, { 5000, 2000, 500, 40 } };
+    static const uint64_t TPUT[2][4] = { { 2000000, 500000, 100000, 3000 }, { 5000, 2000, 500, 40 } };
     static const uint64_t FAN[2][4] = { { 100000, 30000, 2000, 300 }, { 2000, 1000, 200, 20 } };
     int q = g_opt.quick, i, k;
     size_t small = g_opt.sizes[0];
@@ -802,7 +825,8 @@ static void make_cells(void)
     for (i = 0; g_opt.parts[P_THROUGHPUT] && i < g_opt.nsizes; i++) {
         int sc = size_class(g_opt.sizes[i]);
         uint64_t n = scaled(TPUT[0][sc], TPUT[1][sc]);
-        add_cell(P_THROUGHPUT, CMP_THROUGHPUT, g_opt.sizes[i], 1, 0, warm_for(n, 20000), n);
+        add_cell(P_THROUGHPUT, CMP_THROUGHPUT, g_opt.sizes[i], 1, 0,
+                 warm_for(n / (uint64_t)g_opt.slices, 20000), n);
     }
     /* Fan-out: the smallest payload and, when chosen, 64 KiB. */
     for (i = 0; g_opt.parts[P_FANOUT] && i < g_opt.nsizes; i++) {
@@ -1056,8 +1080,9 @@ static void report_throughput(FILE *f)
     char b[3][32], s[32];
     fprintf(f, "#### Throughput: one publisher process to one subscriber process\n\n");
     fprintf(f, "Back-pressure (a full queue makes the publisher wait; nothing is dropped), "
-            "every message's order and payload checked. Messages per run, after a tenth as "
-            "many untimed:");
+            "every message's order and payload checked. Timed messages per repeat, in %d "
+            "runs (slices) with the mechanisms alternating, each run after a tenth as many "
+            "untimed (at most 20000):", g_opt.slices);
     for (ci = 0; ci < g_ncell; ci++)
         if (g_cell[ci].part == P_THROUGHPUT)
             fprintf(f, " %s: %llu;", fmt_size(s, sizeof s, g_cell[ci].size),
@@ -1579,8 +1604,8 @@ static void usage(FILE *f)
             "  --out DIR         also write report.md and the plots' data files there\n"
             "  --roudi-running   iox-roudi runs (else the iceoryx rows run only when an\n"
             "                    iox-roudi process is found); --roudi-pid PID names it\n"
-            "  --slices N        cut each repeat of a latency measurement into N runs, the\n"
-            "                    mechanisms alternating (default 3; quick: 2)\n"
+            "  --slices N        cut each repeat of a latency or throughput measurement into\n"
+            "                    N runs, the mechanisms alternating (default 3; quick: 2)\n"
             "  --retries N       re-run a disturbed run up to N times (default 1)\n"
             "  --flag-pct P      others' CPU share that counts as disturbed (default 3)\n"
             "  --scale F         multiply every message count (and CPU phase) by F\n"
