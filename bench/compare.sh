@@ -15,9 +15,10 @@
 #      "Against the peers" section) and the plots into
 #      bench/compare/results/ (PNG, gnuplot).
 #
-# Usage: bench/compare.sh [--quick] [--build DIR] [--out DIR] [--no-install]
+# Usage: bench/compare.sh [--quick] [--head] [--build DIR] [--out DIR] [--no-install]
 #                         [--write | --no-write] [-- bench_compare options]
 #   --quick       a smoke run; it writes nothing into the tree unless --write
+#   --head        build the last commit (git archive HEAD), not the working tree
 #   --out DIR     where the raw report and data files go (default BUILD/compare-out)
 #   --no-write    leave BENCHMARKS.md and the plots alone
 set -euo pipefail
@@ -26,6 +27,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build-compare
 OUT=
 QUICK=0
+HEAD_ONLY=0
 WRITE=
 INSTALL=1
 PACKAGES="iceoryx libiceoryx-binding-c-dev libzmq3-dev gnuplot-nox"
@@ -37,6 +39,7 @@ usage() {
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1 ;;
+        --head) HEAD_ONLY=1 ;;
         --build) BUILD=$2; shift ;;
         --out) OUT=$2; shift ;;
         --no-install) INSTALL=0 ;;
@@ -78,13 +81,42 @@ if command -v dpkg-query >/dev/null; then
     install_missing
 fi
 
+# Which library the figures are of: the commit, and whether the library's
+# sources differed from it.
+source_state() {
+    local rev dirty
+    if ! rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null); then
+        echo "not a git checkout"
+        return 0
+    fi
+    dirty=$(git -C "$ROOT" status --porcelain -- src include CMakeLists.txt | wc -l)
+    if [ "$HEAD_ONLY" = 1 ] || [ "$dirty" = 0 ]; then
+        echo "commit $rev"
+    else
+        echo "commit $rev, built with uncommitted changes to $dirty file(s) of src/, include/ or CMakeLists.txt"
+    fi
+}
+
 # ---- 2. build ----
 # Tests (and with them the library's test-only crash points) stay out: this
 # is the library as packaged.
-log "building in $BUILD"
-cmake -S "$ROOT" -B "$BUILD" -DLIBRPC_BUILD_TESTS=OFF -DLIBRPC_BUILD_EXAMPLES=OFF >&2
-cmake --build "$BUILD" -j"$(nproc)" --target bench_compare bench_compare_lifecycle >&2
+SRC=$ROOT
+CMK=$BUILD/cmake
+if [ "$HEAD_ONLY" = 1 ]; then
+    CMK=$BUILD/cmake-head
+    SRC=$BUILD/head-src
+    rm -rf "$SRC"
+    mkdir -p "$SRC"
+    git -C "$ROOT" archive HEAD | tar -x -C "$SRC"
+    log "building commit $(git -C "$ROOT" rev-parse --short HEAD) in $BUILD"
+else
+    log "building the working tree in $BUILD"
+fi
+cmake -S "$SRC" -B "$CMK" -DLIBRPC_BUILD_TESTS=OFF -DLIBRPC_BUILD_EXAMPLES=OFF >&2
+cmake --build "$CMK" -j"$(nproc)" --target bench_compare bench_compare_lifecycle >&2
+BIN=$CMK/bin
 mkdir -p "$OUT"
+SOURCE_STATE=$(source_state)
 
 # ---- 3. iox-roudi ----
 ROUDI_PID=
@@ -148,10 +180,10 @@ start_roudi
 # ---- 4. the benchmarks ----
 STATUS=0
 log "running bench_compare (progress below; the report goes to $OUT/report.md)"
-"$BUILD/bin/bench_compare" "${QUICK_ARG[@]}" "${ROUDI_ARGS[@]}" --out "$OUT" "$@" \
+"$BIN/bench_compare" "${QUICK_ARG[@]}" "${ROUDI_ARGS[@]}" --out "$OUT" "$@" \
     >"$OUT/compare.md" || STATUS=1
 log "running bench_compare_lifecycle"
-"$BUILD/bin/bench_compare_lifecycle" "${QUICK_ARG[@]}" >"$OUT/lifecycle.md" || STATUS=1
+"$BIN/bench_compare_lifecycle" "${QUICK_ARG[@]}" >"$OUT/lifecycle.md" || STATUS=1
 stop_roudi
 
 # ---- 5. BENCHMARKS.md and the plots ----
@@ -167,27 +199,11 @@ plots() {
         "$OUT"/fanout.dat "$RESULTS"/
 }
 
-# Which library the figures are of: the commit, and whether the library's
-# sources differed from it.
-source_state() {
-    local rev dirty
-    if ! rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null); then
-        echo "not a git checkout"
-        return 0
-    fi
-    dirty=$(git -C "$ROOT" status --porcelain -- src include CMakeLists.txt | wc -l)
-    if [ "$dirty" = 0 ]; then
-        echo "commit $rev"
-    else
-        echo "commit $rev with uncommitted changes to $dirty file(s) of src/, include/ or CMakeLists.txt"
-    fi
-}
-
 # The generated part of the section: the reports and links to the plots.
 generated() {
     printf '<!-- compare:generated:begin -->\n'
     printf '<!-- Written by bench/compare.sh; edits here are overwritten. -->\n\n'
-    printf 'librpc source: %s\n\n' "$(source_state)"
+    printf 'librpc source: %s\n\n' "$SOURCE_STATE"
     cat "$OUT/compare.md"
     printf '\n#### Joining, leaving and noticing a crash (bench_compare_lifecycle)\n\n'
     # Its own title line is replaced by the heading above.
