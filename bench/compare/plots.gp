@@ -13,9 +13,15 @@
 if (!exists("data")) data = "."
 if (!exists("out")) out = "."
 
-set terminal pngcairo size 1100,700 font ",10" noenhanced
+set terminal pngcairo size 1200,700 font ",10" noenhanced
+# Twelve distinguishable colours (gnuplot's default set repeats after 8);
+# the columns come in the mechanisms' order: librpc's three rows first.
+colours = "#6a0dad #1f77b4 #17becf #ff7f0e #bcbd22 #8c564b #d62728 #2ca02c #e377c2 #7f7f7f #000000 #9467bd"
+do for [i=1:12] {
+    set linetype i lc rgb word(colours, i) lw (i <= 3 ? 3 : 1.5) pt 7 ps 0.8
+}
 set datafile missing "NaN"
-set key autotitle columnheader box opaque
+set key autotitle columnheader box opaque outside right top
 set grid xtics ytics mxtics mytics lc rgb "#dddddd"
 set style data linespoints
 
@@ -38,8 +44,7 @@ set xlabel "one-way latency"
 set ylabel "fraction of messages at or below"
 set yrange [0:1]
 # Data are in ns; the axis shows seconds with SI prefixes.
-set key inside right bottom
-plot for [i=2:ncdf] cdf using (column(i) * 1e-9):1 with lines lw 2 title columnheader(i)
+plot for [i=2:ncdf] cdf using (column(i) * 1e-9):1 with lines lt (i - 1) title columnheader(i)
 
 set output out . "/throughput.png"
 set title "Throughput, one publisher process to one subscriber process (median of the repeats)"
@@ -50,8 +55,7 @@ set format y "%g"
 set xlabel "payload size"
 set ylabel "MB/s (10^6 bytes)"
 set autoscale y
-set key inside left top
-plot for [i=2:ntput] tput using 1:i lw 2 pt 7
+plot for [i=2:ntput] tput using 1:i lt (i - 1)
 
 set output out . "/fanout.png"
 set title "Fan-out at the smallest payload: messages/s per subscriber"
@@ -63,5 +67,4 @@ set format x "%g"
 set format y "%.0s%c"
 set xlabel "subscriber processes"
 set ylabel "messages/s per subscriber"
-set key outside right top
-plot for [i=2:nfan] fan using 1:i lw 2 pt 7
+plot for [i=2:nfan] fan using 1:i lt (i - 1)
