@@ -1369,7 +1369,7 @@ static int report_targets(FILE *f)
     for (i = 0; i < NTARGETS; i++) {
         const struct target *t = &TARGETS[i];
         int ci = target_cell(t), ok;
-        double lo, hi, v = ci >= 0 ? target_value(t, ci, &lo, &hi) : NAN;
+        double lo = 0, hi = 0, v = ci >= 0 ? target_value(t, ci, &lo, &hi) : NAN;
         if (isnan(v))
             continue;
         ok = t->op == AT_LEAST ? v >= t->limit : t->op == ABOVE ? v > t->limit : v <= t->limit;
