@@ -49,7 +49,9 @@ static void at_child(void)
     /* The child's handles keep these alive until destroyed; new nodes in
      * the child attach afresh. */
     g_list = NULL;
-    pthread_mutex_init(&g_lock, NULL);
+    /* Locked by at_prepare in this very thread: unlock, not re-initialise
+     * (a re-initialised mutex still reads as held to ThreadSanitizer). */
+    pthread_mutex_unlock(&g_lock);
 }
 
 static void register_atfork(void)

@@ -224,7 +224,10 @@ int rpc_domain_wait_orphaned(const rpc_config *cfg)
     else if (st.st_uid != geteuid() && !c.allow_foreign_owner)
         rc = rpci_fail(RPC_EOWNER, "segment %s: owned by uid %u, not by us (uid %u)",
                        c.shm_name, (unsigned)st.st_uid, (unsigned)geteuid());
-    else if ((rc = rpcp_lock_wait(fd, RPC_LOCK_MEMBERSHIP, RPCP_EXCLUSIVE)) != 0)
+    else if ((rc = rpcp_lock_wait(fd, RPC_LOCK_MEMBERSHIP, RPCP_EXCLUSIVE)) == -EINTR)
+        rc = rpci_fail(RPC_EINTR, "segment %s: the wait for its last process was interrupted "
+                       "by a signal", c.shm_name);
+    else if (rc != 0)
         rc = rpci_fail(RPC_ESYS, "segment %s: waiting on the membership lock: %s", c.shm_name,
                        strerror(-rc));
     else {

@@ -44,6 +44,7 @@ static const char *const messages[] = {
     [28] = "operation does not fit the node's receive mode",
     [29] = "node is being destroyed",
     [30] = "limit reached",
+    [31] = "interrupted by a signal",
 };
 
 const char *rpc_strerror(int err)

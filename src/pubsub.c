@@ -331,8 +331,10 @@ static int refresh_targets(struct rpc_node *n, struct rpci_pub_topic *t)
 
 static void let_go(struct rpci_outbound *o)
 {
-    if (o->valid)
+    if (o->valid) {
+        rpcp_tsan_release(o->p.r);
         atomic_fetch_or_explicit(&o->p.r->done, RPCL_RING_PUB_DONE, memory_order_release);
+    }
     o->valid = 0;
 }
 
@@ -568,6 +570,7 @@ static void refresh_inbound(struct rpc_node *n)
 /* We are done with queue k: tell the pool and forget it. */
 static void drop_inbound(struct rpc_node *n, unsigned k)
 {
+    rpcp_tsan_release(n->in[k].c.r);
     atomic_fetch_or_explicit(&n->in[k].c.r->done, RPCL_RING_SUB_DONE, memory_order_release);
     n->in[k] = n->in[--n->nin];
 }

@@ -51,6 +51,7 @@ static _Atomic uint64_t *word_at(unsigned char *data, uint64_t cap, uint64_t pos
 
 void rpci_prod_init(struct rpci_prod *p, const struct rpci_seg *s, struct rpcl_ring *r)
 {
+    rpcp_tsan_acquire(r);
     p->r = r;
     p->data = ring_data(r);
     p->cap = s->ring_block_size - RPCL_RING_HDR_SIZE;
@@ -60,6 +61,7 @@ void rpci_prod_init(struct rpci_prod *p, const struct rpci_seg *s, struct rpcl_r
 
 void rpci_cons_init(struct rpci_cons *c, const struct rpci_seg *s, struct rpcl_ring *r)
 {
+    rpcp_tsan_acquire(r);
     c->r = r;
     c->data = ring_data(r);
     c->cap = s->ring_block_size - RPCL_RING_HDR_SIZE;
@@ -235,6 +237,7 @@ void rpci_ring_release_node(struct rpci_seg *s, uint32_t slot, uint64_t inc)
         if (RPCL_LOAD(r->sub_slot) == slot && RPCL_LOAD(r->sub_incarnation) == inc)
             bits |= RPCL_RING_SUB_DONE;
         if (bits) {
+            rpcp_tsan_release(r);
             atomic_fetch_or_explicit(&r->done, bits, memory_order_release);
             /* A producer waiting for room re-checks and sees the consumer gone. */
             atomic_fetch_add_explicit(&r->space_seq, 1, memory_order_release);

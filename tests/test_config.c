@@ -113,7 +113,7 @@ static void test_size_mode_nodes(void)
 
 static void test_strerror(void)
 {
-    const int first = RPC_ELIMIT, last = RPC_EINVAL;
+    const int first = RPC_EINTR, last = RPC_EINVAL;
     const char *unknown = rpc_strerror(-1000);
     ASSERT(unknown != NULL);
     ASSERT_STREQ(rpc_strerror(12345), unknown);

@@ -43,7 +43,8 @@ const char *tu_errname(int err)
         "RPC_EBUSY", "RPC_EBADMAGIC", "RPC_EVERSION", "RPC_ESIZE", "RPC_ETRUNCATED",
         "RPC_EUNINIT", "RPC_ECORRUPT", "RPC_EOWNER", "RPC_EACCES", "RPC_ENOTREG",
         "RPC_ETIMEDOUT", "RPC_EFORKED", "RPC_EAGAIN", "RPC_EMSGSIZE", "RPC_EBADTOPIC",
-        "RPC_ENOSPC", "RPC_ENOTSUB", "RPC_EMODE", "RPC_ECLOSED", "RPC_ELIMIT"};
+        "RPC_ENOSPC", "RPC_ENOTSUB", "RPC_EMODE", "RPC_ECLOSED", "RPC_ELIMIT",
+        "RPC_EINTR"};
     if (err <= 0 && -err < (int)(sizeof tab / sizeof tab[0]))
         return tab[-err];
     return "?";

@@ -54,6 +54,7 @@ const char *cli_errname(int err)
         "RPC_EOWNER", "RPC_EACCES", "RPC_ENOTREG", "RPC_ETIMEDOUT",
         "RPC_EFORKED", "RPC_EAGAIN", "RPC_EMSGSIZE", "RPC_EBADTOPIC",
         "RPC_ENOSPC", "RPC_ENOTSUB", "RPC_EMODE", "RPC_ECLOSED", "RPC_ELIMIT",
+        "RPC_EINTR",
     };
     unsigned idx = err <= 0 ? (unsigned)-err : ~0u;
     return idx < sizeof names / sizeof names[0] ? names[idx] : "RPC_EUNKNOWN";

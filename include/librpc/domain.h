@@ -179,6 +179,10 @@ int rpc_domain_list_endpoints(const rpc_config *cfg, rpc_endpoint_info *out, uns
  * @par Errors
  * RPC_ENOENT if there is no segment or it was removed (by its last
  * node) while we waited: wait for a new one to appear, then call again.
+ * RPC_EINTR if a signal handler installed without SA_RESTART ran in this
+ * thread meanwhile: that is how to end or bound the wait (e.g. a
+ * timer signal, or pthread_kill() from another thread); with SA_RESTART
+ * the wait goes on.
  * RPC_EINVAL, RPC_EBADNAME, RPC_EACCES, RPC_ENOTREG, RPC_EOWNER,
  * RPC_ESYS.
  * @par Thread-safety

@@ -55,7 +55,8 @@ enum rpc_error {
     RPC_ENOTSUB = -27,      /**< the node is not subscribed to this topic */
     RPC_EMODE = -28,        /**< the call does not fit the node's receive mode */
     RPC_ECLOSED = -29,      /**< the node is being destroyed */
-    RPC_ELIMIT = -30        /**< a compile-time or configured limit was reached */
+    RPC_ELIMIT = -30,       /**< a compile-time or configured limit was reached */
+    RPC_EINTR = -31         /**< a signal handler interrupted a blocking wait */
 };
 
 /**

@@ -32,7 +32,9 @@ int rpcp_lock_try(int fd, unsigned byte, enum rpcp_lock_type type);
  * reported; an exclusive holder excludes all others.) */
 int rpcp_lock_holder(int fd, unsigned byte);
 
-/* Take a one-byte lock, waiting in the kernel.  Returns 0 or -errno. */
+/* Take a one-byte lock, waiting in the kernel.  Returns 0 or -errno;
+ * -EINTR when a signal handler (without SA_RESTART) interrupted the wait,
+ * so that the caller's signal can end it. */
 int rpcp_lock_wait(int fd, unsigned byte, enum rpcp_lock_type type);
 
 /* Would an exclusive lock on byte conflict with another description's lock?
@@ -61,6 +63,22 @@ extern _Atomic uint32_t rpcp_fence_word;
 #define rpcp_fence(order) ((void)atomic_fetch_add_explicit(&rpcp_fence_word, 0, (order)))
 #else
 #define rpcp_fence(order) atomic_thread_fence(order)
+#endif
+
+/* ThreadSanitizer sees one process.  A queue block passes between pairs
+ * of nodes through other processes and byte-range locks it cannot see, so
+ * an earlier user's writes in this process would look unordered with a
+ * later user's reads here.  The queue's owners release the block when they
+ * let go of it and acquire it when they take it up, which is the order the
+ * pool really provides (it reuses a block only after both ends let go). */
+#ifdef RPCP_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define rpcp_tsan_acquire(p) __tsan_acquire((void *)(p))
+#define rpcp_tsan_release(p) __tsan_release((void *)(p))
+#else
+#define rpcp_tsan_acquire(p) ((void)(p))
+#define rpcp_tsan_release(p) ((void)(p))
 #endif
 
 /* Asymmetric Dekker barriers.  A publisher's "commit, then read the

@@ -27,7 +27,7 @@
 _Atomic uint32_t rpcp_fence_word;
 #endif
 
-static int lock_cmd(int fd, int cmd, unsigned byte, enum rpcp_lock_type type)
+static int lock_cmd(int fd, int cmd, unsigned byte, enum rpcp_lock_type type, int retry_eintr)
 {
     struct flock fl;
     memset(&fl, 0, sizeof fl);   /* OFD locks require l_pid == 0 */
@@ -38,7 +38,7 @@ static int lock_cmd(int fd, int cmd, unsigned byte, enum rpcp_lock_type type)
     for (;;) {
         if (fcntl(fd, cmd, &fl) == 0)
             return 0;
-        if (errno == EINTR)
+        if (errno == EINTR && retry_eintr)
             continue;   /* a signal must not look like a conflict */
         if (errno == EACCES)
             return -EAGAIN;   /* POSIX allows either errno for a conflict */
@@ -48,12 +48,12 @@ static int lock_cmd(int fd, int cmd, unsigned byte, enum rpcp_lock_type type)
 
 int rpcp_lock_try(int fd, unsigned byte, enum rpcp_lock_type type)
 {
-    return lock_cmd(fd, F_OFD_SETLK, byte, type);
+    return lock_cmd(fd, F_OFD_SETLK, byte, type, 1);
 }
 
 int rpcp_lock_wait(int fd, unsigned byte, enum rpcp_lock_type type)
 {
-    return lock_cmd(fd, F_OFD_SETLKW, byte, type);
+    return lock_cmd(fd, F_OFD_SETLKW, byte, type, 0);
 }
 
 int rpcp_lock_holder(int fd, unsigned byte)
