@@ -204,9 +204,6 @@ int rpci_attach_add_node(const struct rpc_config *cfg, const char *name,
         }
         goto out;
     }
-    /* Publishers may skip their fence only if this process runs the heavy
-     * barrier before its receivers sleep (pubsub.c, wait_for_work). */
-    RPCL_STORE(rpci_seg_node(&a->seg, (uint32_t)rc)->wake_asym, (uint32_t)a->asym);
     rpci_seg_unlock(&a->seg);
     *slot = (uint32_t)rc;
     rc = 0;

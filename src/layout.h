@@ -121,7 +121,8 @@ struct rpcl_node {
     _Atomic uint32_t left_how;    /* when FREE: RPCL_LEFT_* of the last occupant */
     _Atomic uint32_t wake_asym;   /* 1: its receiver runs the heavy barrier before it
                                    * sleeps (platform.h), so publishers in processes
-                                   * that take part need no fence */
+                                   * that take part need no fence; set at creation
+                                   * for nodes that spin before sleeping */
     uint8_t pad0[12];
     /* Line 1. */
     char name[64];                /* NUL-terminated; validated on read */

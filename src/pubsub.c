@@ -37,6 +37,14 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* A spinning thread yields its CPU every SPIN_YIELD_MASK + 1 turns (some
+ * 25 µs): when there are more spinners than CPUs (several subscriber
+ * processes on a small machine), the thread a spinner waits for may need
+ * that very CPU, and without a yield it would get it only when the time
+ * slice ends, milliseconds later.  With a CPU each, the yield returns at
+ * once. */
+#define SPIN_YIELD_MASK 1023u
+
 /* ---- set-up --------------------------------------------------------------- */
 
 int rpci_node_data_init(struct rpc_node *n)
@@ -53,6 +61,12 @@ int rpci_node_data_init(struct rpc_node *n)
     pthread_mutexattr_destroy(&ma);
     n->in_generation = ~atomic_load_explicit(&rpci_seg_header(s)->generation,
                                              memory_order_acquire);
+    /* The asymmetric wake-up protocol (top of file) pays off for receivers
+     * that sleep only after spinning, that is when idle; one that never
+     * spins sleeps after nearly every message, and a heavy barrier there
+     * costs more (an interrupt to every CPU) than the publishers' fences.
+     * Set before any subscription, so publishers see it with the entry. */
+    RPCL_STORE(rpci_node_shm(n)->wake_asym, (uint32_t)(n->att->asym && n->spin_us != 0));
     return 0;
 }
 
@@ -419,6 +433,8 @@ static int spin_for_room(struct rpc_node *n, struct rpci_outbound *o, uint32_t l
         if (rpci_prod_has_room(&o->p, len))
             return 1;
         cpu_relax();
+        if ((i & SPIN_YIELD_MASK) == 0)
+            rpcp_yield();
         if ((i & 63) == 0 && rpcp_mono_ns() >= limit)
             return 0;
     }
@@ -691,6 +707,8 @@ static int wait_for_work(struct rpc_node *n, int64_t timeout_ns)
             if (has_work(n))
                 return 0;
             cpu_relax();
+            if ((i & SPIN_YIELD_MASK) == SPIN_YIELD_MASK)
+                rpcp_yield();
             if ((i & 63) == 63 && rpcp_mono_ns() - start >= spin_ns)
                 break;
         }

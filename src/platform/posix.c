@@ -5,6 +5,7 @@
 #include "platform/platform.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,3 +235,8 @@ int rpcp_asym_heavy(void)
     return -1;
 }
 #endif
+
+void rpcp_yield(void)
+{
+    (void)sched_yield();
+}

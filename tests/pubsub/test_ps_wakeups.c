@@ -4,14 +4,15 @@
  *
  *   test_ps_wakeups [-n ROUND_TRIPS]
  *
- * Two processes play ping-pong with receivers that never spin (spin_us 0):
- * every message finds its receiver asleep or about to sleep, and nothing
- * else would wake it, so a single lost wake-up stops the exchange.  The
- * pinger waits for each pong with a deadline and fails naming the round
- * trip.  The exchange runs four times, for every pairing of the two
- * protocols of src/pubsub.c (asymmetric barriers, or full fences as with
- * LIBRPC_TEST_NO_MEMBARRIER=1); on a kernel without membarrier all four
- * run the fence protocol.  Each run uses its own segment.
+ * Two processes play ping-pong with receivers that spin at most 1 µs, or
+ * not at all: every message finds its receiver asleep or about to sleep,
+ * and nothing else would wake it, so a single lost wake-up stops the
+ * exchange.  The pinger fails when the pongs stop for 10 s, naming the
+ * round trip.  The exchange runs four times, for every pairing of the two
+ * protocols of src/pubsub.c: a receiver that spins first uses the
+ * asymmetric barriers, one that never spins uses full fences.  On a kernel
+ * without membarrier all four run the fence protocol.  Each run uses its
+ * own segment.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* sched_setaffinity */
@@ -47,13 +48,19 @@ static void on_ping(rpc_node *n, const rpc_message *m, void *user)
     ASSERT_OK(rpc_publish(n, GROUP, "pong", m->data, m->size, RPC_WAIT_FOREVER));
 }
 
-static void run_ponger(const char *shm, ps_chan *ready)
+/* The receiver's spin time selects its wake-up protocol (see top). */
+static int spin_for(int fences)
+{
+    return fences ? 0 : 1;
+}
+
+static void run_ponger(const char *shm, int fences, ps_chan *ready)
 {
     rpc_config *cfg = ps_config(shm, 4);
     struct ponger p;
     rpc_node *node;
     atomic_init(&p.stop, 0);
-    ps_config_mode(cfg, RPC_RECEIVE_THREAD, 0);
+    ps_config_mode(cfg, RPC_RECEIVE_THREAD, spin_for(fences));
     ASSERT_OK(rpc_node_create(cfg, "ponger", &node));
     ASSERT_OK(rpc_subscribe(node, GROUP, "ping", on_ping, &p));
     ps_chan_send(ready, "ready");
@@ -135,14 +142,6 @@ static void pin(int cpu)
     (void)sched_setaffinity(0, sizeof set, &set);
 }
 
-static void set_protocol(int fences)
-{
-    if (fences)
-        setenv("LIBRPC_TEST_NO_MEMBARRIER", "1", 1);
-    else
-        unsetenv("LIBRPC_TEST_NO_MEMBARRIER");
-}
-
 static void run_pairing(int ping_fences, int pong_fences, int timeout_ms)
 {
     char tag[32];
@@ -157,18 +156,16 @@ static void run_pairing(int ping_fences, int pong_fences, int timeout_ms)
     snprintf(tag, sizeof tag, "w%d%d", ping_fences, pong_fences);
     shm = ps_shm_name(tag);
     ps_chan_make(&ready);
-    set_protocol(pong_fences);
     if ((pid = tu_fork(0)) == 0) {
         pin(1);
-        run_ponger(shm, &ready);
+        run_ponger(shm, pong_fences, &ready);
         exit(0);
     }
-    set_protocol(ping_fences);   /* read when this process attaches */
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
     p.got = 0;
     cfg = ps_config(shm, 4);
-    ps_config_mode(cfg, RPC_RECEIVE_THREAD, 0);
+    ps_config_mode(cfg, RPC_RECEIVE_THREAD, spin_for(ping_fences));
     {
         char line[64];
         ps_chan_recv(&ready, line, sizeof line, timeout_ms);
