@@ -683,6 +683,23 @@ static int has_work(struct rpc_node *n)
     return 0;
 }
 
+/* The receiver's half of the Dekker pair with notify() (top of file),
+ * between storing sleeping = 1 and looking at the queues once more. */
+static void sleep_barrier(struct rpcl_node *me, int64_t *timeout_ns)
+{
+    if (!RPCL_LOAD(me->wake_asym)) {
+        rpcp_fence(memory_order_seq_cst);
+    } else if (rpcp_asym_heavy() != 0) {
+        /* Cannot happen once registered.  Should it, publishers must fence
+         * from now on, and one that did not a moment ago is covered by
+         * sleeping at most 1 ms this time. */
+        RPCL_STORE(me->wake_asym, 0);
+        rpcp_fence(memory_order_seq_cst);
+        if (*timeout_ns < 0 || *timeout_ns > 1000000)
+            *timeout_ns = 1000000;
+    }
+}
+
 /* Wait until there may be work, at most timeout_ns (< 0: no limit).
  * Returns -EINTR if a signal interrupted the sleep, else 0. */
 static int wait_for_work(struct rpc_node *n, int64_t timeout_ns)
@@ -722,18 +739,7 @@ static int wait_for_work(struct rpc_node *n, int64_t timeout_ns)
     }
     seq = atomic_load_explicit(&me->wake_seq, memory_order_acquire);
     atomic_store_explicit(&me->sleeping, 1, memory_order_relaxed);
-    /* Dekker with the publisher's barrier in notify(): see top of file. */
-    if (RPCL_LOAD(me->wake_asym) && rpcp_asym_heavy() != 0) {
-        /* Cannot happen once registered; should it, publishers must fence
-         * from now on, and one that did not a moment ago is covered by a
-         * short sleep. */
-        RPCL_STORE(me->wake_asym, 0);
-        rpcp_fence(memory_order_seq_cst);
-        if (timeout_ns < 0 || timeout_ns > 1000000)
-            timeout_ns = 1000000;
-    } else if (!RPCL_LOAD(me->wake_asym)) {
-        rpcp_fence(memory_order_seq_cst);
-    }
+    sleep_barrier(me, &timeout_ns);
     if (!has_work(n))
         rc = rpcp_wait_word(&me->wake_seq, seq, timeout_ns);
     atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);
