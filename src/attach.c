@@ -42,9 +42,7 @@ static void at_child(void)
         rpci_seg_close(&a->seg);
         a->forked = 1;
         a->sweeper_started = 0;   /* threads do not survive fork() */
-        /* The sweeper may have held these at the fork: start them afresh. */
-        pthread_mutex_init(&a->mu, NULL);
-        pthread_cond_init(&a->cond, NULL);
+        rpci_peerwatch_close(&a->watch);
     }
     /* The child's handles keep these alive until destroyed; new nodes in
      * the child attach afresh. */
@@ -80,41 +78,27 @@ static int sweep_once(struct rpci_attach *a)
     return busy;
 }
 
-#define RETRY_PERIOD_NS (5ull * 1000000ull)
+#define RETRY_MS 5
 
+/* Sweep whenever a peer process ends (or now and then: see peerwatch.h),
+ * until stopped; soon again when the locks were busy. */
 static void *sweeper_main(void *arg)
 {
     struct rpci_attach *a = arg;
-    uint64_t period = RPCI_SWEEP_PERIOD_NS;
-    pthread_mutex_lock(&a->mu);
-    while (!a->sweeper_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)period;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        if (pthread_cond_timedwait(&a->cond, &a->mu, &ts) == ETIMEDOUT && !a->sweeper_stop) {
-            pthread_mutex_unlock(&a->mu);
-            period = sweep_once(a) ? RETRY_PERIOD_NS : RPCI_SWEEP_PERIOD_NS;
-            pthread_mutex_lock(&a->mu);
-        }
-    }
-    pthread_mutex_unlock(&a->mu);
+    int retry = 0;
+    while (rpci_peerwatch_wait(&a->watch, &a->seg, a->owner_id, retry ? RETRY_MS : 0) == 0)
+        retry = sweep_once(a);
     return NULL;
 }
 
 static int start_sweeper(struct rpci_attach *a)
 {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rpcp_thread_start(&a->sweeper, sweeper_main, a) != 0)
+    if (rpci_peerwatch_init(&a->watch, a->seg.max_nodes) != 0)
+        return rpci_fail(RPC_ESYS, "segment %s: cannot set up the sweeper", a->seg.name);
+    if (rpcp_thread_start(&a->sweeper, sweeper_main, a) != 0) {
+        rpci_peerwatch_close(&a->watch);
         return rpci_fail(RPC_ESYS, "segment %s: cannot start the sweeper thread", a->seg.name);
+    }
     a->sweeper_started = 1;
     return 0;
 }
@@ -123,18 +107,15 @@ static void stop_sweeper(struct rpci_attach *a)
 {
     if (!a->sweeper_started)
         return;
-    pthread_mutex_lock(&a->mu);
-    a->sweeper_stop = 1;
-    pthread_cond_signal(&a->cond);
-    pthread_mutex_unlock(&a->mu);
+    rpci_peerwatch_stop(&a->watch);
     pthread_join(a->sweeper, NULL);
     a->sweeper_started = 0;
+    rpci_peerwatch_close(&a->watch);
 }
 
 static void free_attach(struct rpci_attach *a)
 {
-    pthread_mutex_destroy(&a->mu);
-    pthread_cond_destroy(&a->cond);
+    rpci_peerwatch_close(&a->watch);
     free(a);
 }
 

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "peerwatch.h"
 #include "segment.h"
 
 struct rpci_attach {
@@ -19,9 +20,7 @@ struct rpci_attach {
     int asym;                 /* this process takes part in asymmetric barriers */
     pthread_t sweeper;
     int sweeper_started;
-    int sweeper_stop;         /* guarded by mu */
-    pthread_mutex_t mu;       /* guards sweeper_stop, with cond */
-    pthread_cond_t cond;
+    struct rpci_peerwatch watch;  /* what the sweeper sleeps on */
     struct rpci_attach *next;
 };
 
@@ -56,8 +55,5 @@ void rpci_attach_sweep_now(struct rpci_attach *att, uint64_t until_ns);
 
 /* A unique node name for this process: "node-<pid>-<n>". */
 void rpci_attach_auto_name(char out[RPC_NODE_NAME_MAX + 1]);
-
-/* Sweep period of the background thread. */
-#define RPCI_SWEEP_PERIOD_NS (100ull * 1000000ull)
 
 #endif

@@ -12,8 +12,9 @@
  * own any number of nodes, in one or several domains.
  *
  * Liveness comes from kernel-held locks, so a node whose process dies by
- * SIGKILL is noticed by the other processes of the domain within about
- * 100 ms and its slot reclaimed; no PID is trusted.
+ * SIGKILL is noticed by the other processes of the domain at once and its
+ * slot reclaimed within milliseconds (at most about 250 ms); no PID is
+ * trusted.
  *
  * After fork() the child owns none of its parent's nodes: calls on them in
  * the child fail with RPC_EFORKED, and rpc_node_destroy() there only frees

@@ -116,6 +116,9 @@ uint64_t rpcp_random64(void);
 
 int64_t rpcp_now_unix_ns(void);
 uint64_t rpcp_mono_ns(void);
+/* A descriptor that becomes readable when process pid ends (Linux pidfd),
+ * close-on-exec; or -errno (-ENOSYS where there are none). */
+int rpcp_pidfd_open(pid_t pid);
 /* Let another runnable thread have this CPU (returns at once if none). */
 void rpcp_yield(void);
 void rpcp_sleep_ns(uint64_t ns);
