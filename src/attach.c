@@ -42,7 +42,7 @@ static void at_child(void)
         rpci_seg_close(&a->seg);
         a->forked = 1;
         a->sweeper_started = 0;   /* threads do not survive fork() */
-        rpci_peerwatch_close(&a->watch);
+        rpci_peerwatch_close_after_fork(&a->watch);
     }
     /* The child's handles keep these alive until destroyed; new nodes in
      * the child attach afresh. */
@@ -93,7 +93,7 @@ static void *sweeper_main(void *arg)
 
 static int start_sweeper(struct rpci_attach *a)
 {
-    if (rpci_peerwatch_init(&a->watch, a->seg.max_nodes) != 0)
+    if (rpci_peerwatch_init(&a->watch, &a->seg) != 0)
         return rpci_fail(RPC_ESYS, "segment %s: cannot set up the sweeper", a->seg.name);
     if (rpcp_thread_start(&a->sweeper, sweeper_main, a) != 0) {
         rpci_peerwatch_close(&a->watch);

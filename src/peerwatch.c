@@ -1,19 +1,22 @@
 /*
- * peerwatch.c - the sweeper's wait: a pidfd per process that owns one of
- * the domain's other live nodes (Linux 5.3+), so that a death wakes the
- * sweeper at once, while an idle domain costs a wake-up only every
- * RPCI_WATCH_LONG_MS.
+ * peerwatch.c - the sweeper's wait.  An idle domain costs no wake-up at
+ * all, and a death is seen at once:
+ * - a pidfd per process that owns one of the domain's other live nodes
+ *   (Linux 5.3+) becomes readable when that process ends;
+ * - a membership thread sleeps on the segment's generation word, which
+ *   every node join and leave bumps and wakes (registry.c), and rings the
+ *   sweeper's bell so that it watches the newcomers' processes too.
  *
  * The pids come from the node table, which calls them informative only: a
  * pid from another pid namespace, or one reused since, may name the wrong
- * process.  So a pidfd only makes a sweep come early; the time-out still
- * bounds every detection (short while any live peer goes unwatched), and
- * the sweep itself trusts nothing but the node locks.
+ * process.  So a pidfd only brings a sweep forward, a peer without one
+ * puts the sweeper back on a 100 ms timer, and the sweep itself trusts
+ * nothing but the node locks.
  *
- * Invariant: a pidfd that has fired is closed and dropped from the set at
+ * Invariants: a pidfd that has fired is closed and dropped from the set at
  * once (an exited process stays readable, and would make poll() spin).
- * The set is rebuilt when the segment's generation moves (nodes came or
- * went).  Only the sweeper thread touches fds and pids.
+ * Only the sweeper thread touches fds, pids and n; the membership thread
+ * only reads the generation and writes the bell.
  */
 #include "peerwatch.h"
 #include "layout.h"
@@ -24,26 +27,61 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-int rpci_peerwatch_init(struct rpci_peerwatch *w, uint32_t max_nodes)
+static void ring(struct rpci_peerwatch *w)
+{
+    char c = 1;
+    (void)!write(w->bell[1], &c, 1);   /* a full pipe has rung already */
+}
+
+/* Membership thread: sleep on the generation word; ring when it moved.
+ * Table changes other than membership move it without a wake-up; such a
+ * move is noticed with the next one, which costs one spare rebuild. */
+static void *member_main(void *arg)
+{
+    struct rpci_peerwatch *w = arg;
+    /* Acquire: pairs with the release bump of every table change. */
+    uint32_t seen = atomic_load_explicit(w->generation_word, memory_order_acquire);
+    while (!atomic_load_explicit(&w->stopping, memory_order_acquire)) {
+        uint32_t now;
+        (void)rpcp_wait_word(w->generation_word, seen, -1);
+        now = atomic_load_explicit(w->generation_word, memory_order_acquire);
+        if (now != seen) {
+            seen = now;
+            ring(w);
+        }
+    }
+    atomic_store_explicit(&w->member_exited, 1, memory_order_release);
+    return NULL;
+}
+
+int rpci_peerwatch_init(struct rpci_peerwatch *w, const struct rpci_seg *s)
 {
     w->n = 0;
     w->built = 0;
     w->complete = 0;
-    w->cap = max_nodes;
-    w->stop_fd[0] = w->stop_fd[1] = -1;
-    w->fds = calloc((size_t)max_nodes + 1, sizeof *w->fds);
-    w->pids = calloc(max_nodes ? max_nodes : 1, sizeof *w->pids);
-    if (w->fds == NULL || w->pids == NULL || pipe(w->stop_fd) != 0) {
+    w->cap = s->max_nodes;
+    w->bell[0] = w->bell[1] = -1;
+    w->generation_word = &rpci_seg_header(s)->generation;
+    atomic_init(&w->stopping, 0);
+    atomic_init(&w->member_exited, 0);
+    w->member_started = 0;
+    w->fds = calloc((size_t)w->cap + 1, sizeof *w->fds);
+    w->pids = calloc(w->cap ? w->cap : 1, sizeof *w->pids);
+    if (w->fds == NULL || w->pids == NULL || pipe(w->bell) != 0) {
         free(w->fds);   /* a failed pipe() opened nothing */
         free(w->pids);
         w->fds = NULL;
         w->pids = NULL;
         return -1;
     }
-    (void)fcntl(w->stop_fd[0], F_SETFD, FD_CLOEXEC);
-    (void)fcntl(w->stop_fd[1], F_SETFD, FD_CLOEXEC);
-    w->fds[0].fd = w->stop_fd[0];
+    (void)fcntl(w->bell[0], F_SETFD, FD_CLOEXEC);
+    (void)fcntl(w->bell[1], F_SETFD, FD_CLOEXEC);
+    (void)fcntl(w->bell[0], F_SETFL, O_NONBLOCK);
+    (void)fcntl(w->bell[1], F_SETFL, O_NONBLOCK);
+    w->fds[0].fd = w->bell[0];
     w->fds[0].events = POLLIN;
+    /* Without the thread the sweeper falls back on its time-out. */
+    w->member_started = rpcp_thread_start(&w->member_thread, member_main, w) == 0;
     return 0;
 }
 
@@ -55,26 +93,47 @@ static void drop_all(struct rpci_peerwatch *w)
     w->n = 0;
 }
 
+/* Wake the membership thread until it has returned.  One wake-up can come
+ * just before it goes to sleep (it checked `stopping` a moment earlier),
+ * hence the loop; it normally returns at the first. */
+static void stop_member(struct rpci_peerwatch *w)
+{
+    if (!w->member_started)
+        return;
+    atomic_store_explicit(&w->stopping, 1, memory_order_release);
+    while (!atomic_load_explicit(&w->member_exited, memory_order_acquire)) {
+        rpcp_wake_word(w->generation_word);
+        rpcp_sleep_ns(20000);
+    }
+    pthread_join(w->member_thread, NULL);
+    w->member_started = 0;
+}
+
 void rpci_peerwatch_close(struct rpci_peerwatch *w)
 {
     if (w->fds == NULL)   /* zeroed (never set up) or closed already */
         return;
+    stop_member(w);
     drop_all(w);
-    if (w->stop_fd[0] >= 0)
-        close(w->stop_fd[0]);
-    if (w->stop_fd[1] >= 0)
-        close(w->stop_fd[1]);
-    w->stop_fd[0] = w->stop_fd[1] = -1;
+    close(w->bell[0]);
+    close(w->bell[1]);
+    w->bell[0] = w->bell[1] = -1;
     free(w->fds);
     free(w->pids);
     w->fds = NULL;
     w->pids = NULL;
 }
 
+void rpci_peerwatch_close_after_fork(struct rpci_peerwatch *w)
+{
+    w->member_started = 0;
+    rpci_peerwatch_close(w);
+}
+
 void rpci_peerwatch_stop(struct rpci_peerwatch *w)
 {
-    char c = 1;
-    (void)!write(w->stop_fd[1], &c, 1);
+    atomic_store_explicit(&w->stopping, 1, memory_order_release);
+    ring(w);
 }
 
 static int watched(const struct rpci_peerwatch *w, pid_t pid)
@@ -104,21 +163,36 @@ static void rebuild(struct rpci_peerwatch *w, const struct rpci_seg *s, uint64_t
         if (pid <= 0 || watched(w, pid))
             continue;
         if ((fd = rpcp_pidfd_open(pid)) < 0) {
-            w->complete = 0;   /* gone already, or not ours to see: sweep often */
+            w->complete = 0;   /* gone already, or not ours to see: look often */
             continue;
         }
         w->pids[w->n] = pid;
         w->fds[w->n + 1].fd = fd;
         w->fds[w->n + 1].events = POLLIN;
-        w->fds[w->n + 1].revents = 0;
         w->n++;
+    }
+}
+
+/* Drop the pidfds of processes that have ended: the sweep takes over. */
+static void drop_fired(struct rpci_peerwatch *w)
+{
+    unsigned k;
+    for (k = 1; k <= w->n;) {
+        if (w->fds[k].revents == 0) {
+            k++;
+            continue;
+        }
+        close(w->fds[k].fd);
+        w->fds[k] = w->fds[w->n];
+        w->pids[k - 1] = w->pids[w->n - 1];
+        w->n--;
     }
 }
 
 int rpci_peerwatch_wait(struct rpci_peerwatch *w, const struct rpci_seg *s, uint64_t owner_id,
                         int retry_ms)
 {
-    /* Acquire: pairs with the release bump of every node-table change. */
+    /* Acquire: pairs with the release bump of every table change. */
     uint32_t gen = atomic_load_explicit(&rpci_seg_header(s)->generation, memory_order_acquire);
     int timeout;
     unsigned k;
@@ -127,21 +201,21 @@ int rpci_peerwatch_wait(struct rpci_peerwatch *w, const struct rpci_seg *s, uint
         w->generation = gen;
         w->built = 1;
     }
-    timeout = retry_ms > 0 ? retry_ms : w->complete ? RPCI_WATCH_LONG_MS : RPCI_WATCH_SHORT_MS;
-    w->fds[0].revents = 0;
+    timeout = retry_ms > 0           ? retry_ms
+              : !w->complete         ? RPCI_WATCH_SHORT_MS
+              : !w->member_started   ? RPCI_WATCH_LONG_MS
+                                     : -1;
+    for (k = 0; k <= w->n; k++)
+        w->fds[k].revents = 0;
     if (poll(w->fds, w->n + 1, timeout) <= 0)
-        return 0;
-    if (w->fds[0].revents != 0)
-        return 1;
-    for (k = 1; k <= w->n;) {
-        if (w->fds[k].revents == 0) {
-            k++;
-            continue;
-        }
-        close(w->fds[k].fd);   /* it has ended: the sweep takes over */
-        w->fds[k] = w->fds[w->n];
-        w->pids[k - 1] = w->pids[w->n - 1];
-        w->n--;
+        return atomic_load_explicit(&w->stopping, memory_order_acquire);
+    if (w->fds[0].revents != 0) {
+        char buf[64];
+        while (read(w->bell[0], buf, sizeof buf) > 0)
+            ;
+        if (atomic_load_explicit(&w->stopping, memory_order_acquire))
+            return 1;
     }
+    drop_fired(w);
     return 0;
 }

@@ -31,13 +31,15 @@ static int slot_used(const struct rpci_seg *s, uint32_t i)
            RPCL_NODE_FREE;
 }
 
-/* Membership changed: bump the generation, and wake the receivers that
- * watch for node events so they report it now rather than at their next
- * message. */
+/* Membership changed: bump the generation and wake whoever sleeps on it
+ * (the sweepers' membership threads, peerwatch.c), and wake the receivers
+ * that watch for node events so they report it now rather than at their
+ * next message. */
 static void bump_generation(struct rpci_seg *s)
 {
     uint32_t i;
     rpci_seg_bump_generation(s);
+    rpcp_wake_word(&rpci_seg_header(s)->generation);
     for (i = 0; i < s->max_nodes; i++) {
         struct rpcl_node *n = rpci_seg_node(s, i);
         if (atomic_load_explicit(&n->state, memory_order_relaxed) == RPCL_NODE_ALIVE &&

@@ -50,8 +50,8 @@ typedef void (*rpc_event_cb)(rpc_node *node, const rpc_node_event *ev, void *use
  * the domain from now on (nodes present at this call produce no event).
  * Events run where the node's message callbacks run: on its receive thread,
  * or inside rpc_node_poll() for RPC_RECEIVE_MANUAL nodes.  A dead node is
- * reported once a survivor has reclaimed it (normally within milliseconds of
- * the death on Linux, at most about 250 ms).
+ * reported once a survivor has reclaimed it (about a millisecond after the
+ * death on Linux with pidfds, else within about 100 ms).
  * @param node  the node whose callbacks report the events.
  * @param cb    the callback; NULL stops the events.
  * @param user  passed to cb as it is.

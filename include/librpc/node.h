@@ -13,8 +13,8 @@
  *
  * Liveness comes from kernel-held locks, so a node whose process dies by
  * SIGKILL is noticed by the other processes of the domain at once and its
- * slot reclaimed within milliseconds (at most about 250 ms); no PID is
- * trusted.
+ * slot reclaimed within about a millisecond (about 100 ms where Linux
+ * pidfds are missing); no PID is trusted.
  *
  * After fork() the child owns none of its parent's nodes: calls on them in
  * the child fail with RPC_EFORKED, and rpc_node_destroy() there only frees
