@@ -207,6 +207,7 @@ _Static_assert(sizeof(struct rpcl_node) == RPC_NODE_SLOT_SIZE, "node slot size")
 _Static_assert(sizeof(struct rpcl_sub) == 160, "subscription entry size");
 _Static_assert(sizeof(struct rpcl_ring) == RPCL_RING_HDR_SIZE, "ring header size");
 _Static_assert(sizeof(struct rpcl_rec) == 32, "record header size");
+_Static_assert(offsetof(struct rpcl_rec, commit) == 0, "ring.c copies the fields after commit");
 _Static_assert(offsetof(struct rpcl_node, name) == 64 && offsetof(struct rpcl_node, published) == 128,
                "node slot lines");
 

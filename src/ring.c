@@ -141,7 +141,8 @@ int rpci_cons_peek(struct rpci_cons *c, const struct rpcl_rec **rec, const void 
         uint64_t commit, pos, to_end;
         const struct rpcl_rec *r;
         uint32_t len;
-        /* Records start 8-aligned, so a header never straddles the end. */
+        /* Records start 8-aligned, so a commit word never straddles the
+         * end (a whole header may not fit: checked below). */
         if ((c->head & 7) != 0)
             return RPC_ECORRUPT;
         commit = head_commit(c);
