@@ -5,22 +5,19 @@
  */
 #define _GNU_SOURCE
 #include "cmp.h"
+#include "bench_util.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 uint64_t cmp_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return bu_now_ns();
 }
 
 /* All threads of the process, user and system time.  The kernel sums the
@@ -34,22 +31,14 @@ uint64_t cmp_cpu_ns(void)
            (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
 }
 
-/* Not FUTEX_*_PRIVATE: the words live in memory shared between processes.
- * Spurious returns are fine: every caller loops on its condition. */
 void cmp_futex_wait(_Atomic uint32_t *w, uint32_t val, int64_t timeout_ns)
 {
-    struct timespec ts, *tp = NULL;
-    if (timeout_ns >= 0) {
-        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
-        ts.tv_nsec = (long)(timeout_ns % 1000000000);
-        tp = &ts;
-    }
-    syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, val, tp, NULL, 0);
+    bu_futex_wait(w, val, timeout_ns);
 }
 
 void cmp_futex_wake(_Atomic uint32_t *w, int count)
 {
-    syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, count, NULL, NULL, 0);
+    bu_futex_wake(w, count);
 }
 
 int cmp_barrier(struct cmp_shared *sh)
@@ -96,18 +85,12 @@ int cmp_wait_done(struct cmp_shared *sh, uint64_t timeout_ns)
 
 void cmp_stamp(unsigned char *buf, size_t size, uint64_t k)
 {
-    memcpy(buf, &k, sizeof k);
-    if (size >= 16)
-        memcpy(buf + size - sizeof k, &k, sizeof k);
+    bu_stamp(buf, size, k);
 }
 
 int cmp_check(const unsigned char *buf, size_t size, uint64_t k)
 {
-    uint64_t a, b = k;
-    memcpy(&a, buf, sizeof a);
-    if (size >= 16)
-        memcpy(&b, buf + size - sizeof b, sizeof b);
-    return a == k && b == k;
+    return bu_check(buf, size, k);
 }
 
 int cmp_error(struct cmp_shared *sh, const char *fmt, ...)
@@ -126,16 +109,7 @@ int cmp_error(struct cmp_shared *sh, const char *fmt, ...)
 /* The "nonvoluntary_ctxt_switches" line of the calling thread's status. */
 uint64_t cmp_preempt_count(void)
 {
-    char line[128];
-    unsigned long long v = 0;
-    FILE *f = fopen("/proc/thread-self/status", "r");
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
-            break;
-    fclose(f);
-    return v;
+    return bu_involuntary_switches();
 }
 
 void cmp_sleep_until(uint64_t t_ns)
