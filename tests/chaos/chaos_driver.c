@@ -131,6 +131,7 @@ static volatile sig_atomic_t g_interrupted;
 static int g_running_phase;  /* kills and restarts allowed */
 static int g_hook_next;      /* give the next spawn the init crash point */
 static int g_last_killed;    /* the latest worker reaped died by a signal */
+static unsigned g_signaled;  /* workers reaped that died by a signal, so far */
 static uint64_t g_t_start;   /* when the driver started (for --verbose times) */
 
 static int64_t g_tot[CC_COUNT];
@@ -659,6 +660,7 @@ static void reap(void)
         judge_exit(w, status);
         account(w);
         g_last_killed = WIFSIGNALED(status);
+        g_signaled += WIFSIGNALED(status) != 0;
         if (!w->dead)
             add_dead(w, WIFSIGNALED(status), r.when);   /* no pidfd: the reaping says */
         if (w->pidfd >= 0) {
@@ -998,7 +1000,7 @@ static void check_gone(const char *phase)
 static void end_phase(void)
 {
     uint64_t deadline = chaos_mono_ns() + ms_ns(HELLO_WAIT_MS);
-    unsigned i;
+    unsigned i, signaled = g_signaled;
     int waiting = 1;
     for (i = 0; i < opt.workers; i++)
         if (g_w[i].pid != 0 && g_w[i].stopped_until != 0) {
@@ -1021,6 +1023,12 @@ static void end_phase(void)
         kill_all(SIGKILL);
         wait_all_gone(chaos_mono_ns() + ms_ns(10000));
     }
+    /* The order of reaping is not the order of exits: if any worker of
+     * this phase died by a signal (one too young for its SIGTERM handler,
+     * or a SIGKILL), it may have been the last one attached, and the
+     * segment may rightly be an orphan. */
+    if (g_signaled != signaled)
+        g_last_killed = 1;
     check_gone("end");
 }
 
