@@ -1,6 +1,6 @@
 /*
- * peerwatch.c - the sweeper's wait.  An idle domain costs no wake-up at
- * all, and a death is seen at once:
+ * peerwatch.c - the sweeper's wait.  An idle domain costs one wake-up a
+ * second (a safety net, peerwatch.h), and a death is seen at once:
  * - a pidfd per process that owns one of the domain's other live nodes
  *   (Linux 5.3+) becomes readable when that process ends;
  * - a membership thread sleeps on the segment's generation word, which
@@ -204,7 +204,7 @@ int rpci_peerwatch_wait(struct rpci_peerwatch *w, const struct rpci_seg *s, uint
     timeout = retry_ms > 0           ? retry_ms
               : !w->complete         ? RPCI_WATCH_SHORT_MS
               : !w->member_started   ? RPCI_WATCH_LONG_MS
-                                     : -1;
+                                     : RPCI_WATCH_SAFETY_MS;
     for (k = 0; k <= w->n; k++)
         w->fds[k].revents = 0;
     if (poll(w->fds, w->n + 1, timeout) <= 0)

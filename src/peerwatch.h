@@ -1,8 +1,8 @@
 /*
  * peerwatch.h - what a domain's sweeper thread sleeps on: the death of a
  * process that owns one of the domain's other live nodes, a change of the
- * domain's membership, a stop request, or (only when something cannot be
- * watched) a time-out.  See peerwatch.c.
+ * domain's membership, a stop request, or a time-out (once a second, more
+ * often when something cannot be watched).  See peerwatch.c.
  */
 #ifndef RPC_PEERWATCH_H
 #define RPC_PEERWATCH_H
@@ -34,7 +34,10 @@ struct rpci_peerwatch {
  * pidfd (an older kernel, another pid namespace, valgrind) makes the
  * sweeper look every RPCI_WATCH_SHORT_MS, as it always did; without the
  * membership thread it looks every RPCI_WATCH_LONG_MS for nodes that
- * joined since.  With both events it sleeps until one comes. */
+ * joined since.  With both it still looks every RPCI_WATCH_SAFETY_MS: a
+ * node lock can also vanish while its process lives on (a process that
+ * closes every descriptor), and that makes no event. */
+#define RPCI_WATCH_SAFETY_MS 1000
 #define RPCI_WATCH_LONG_MS 250
 #define RPCI_WATCH_SHORT_MS 100
 
