@@ -45,6 +45,14 @@ static inline void cpu_relax(void)
  * once. */
 #define SPIN_YIELD_MASK 1023u
 
+/* One turn of a spinning loop (i counts the turns). */
+static inline void spin_turn(unsigned i)
+{
+    cpu_relax();
+    if ((i & SPIN_YIELD_MASK) == SPIN_YIELD_MASK)
+        rpcp_yield();
+}
+
 /* ---- set-up --------------------------------------------------------------- */
 
 int rpci_node_data_init(struct rpc_node *n)
@@ -432,9 +440,7 @@ static int spin_for_room(struct rpc_node *n, struct rpci_outbound *o, uint32_t l
     for (unsigned i = 1;; i++) {
         if (rpci_prod_has_room(&o->p, len))
             return 1;
-        cpu_relax();
-        if ((i & SPIN_YIELD_MASK) == 0)
-            rpcp_yield();
+        spin_turn(i);
         if ((i & 63) == 0 && rpcp_mono_ns() >= limit)
             return 0;
     }
@@ -723,9 +729,7 @@ static int wait_for_work(struct rpc_node *n, int64_t timeout_ns)
         for (unsigned i = 0;; i++) {
             if (has_work(n))
                 return 0;
-            cpu_relax();
-            if ((i & SPIN_YIELD_MASK) == SPIN_YIELD_MASK)
-                rpcp_yield();
+            spin_turn(i);
             if ((i & 63) == 63 && rpcp_mono_ns() - start >= spin_ns)
                 break;
         }

@@ -77,16 +77,23 @@ static void set_handler(int restart)
     ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
 }
 
+/* A peer holding a node, and a thread of ours waiting for the orphan. */
+static void hold_and_wait(tu_peer *peer, const char *name, const rpc_config *cfg,
+                          struct waiter *w)
+{
+    tu_peer_start(peer, name, 0);
+    ASSERT_EQ(tu_peer_cmd(peer, NULL, 0, "create holder"), 0);
+    start_waiter(w, cfg);
+    expect_still_waiting(w, "a live process is attached");
+}
+
 static void test_killed_peer(void)
 {
     const char *name = tu_shm_name("killed");
     rpc_config *cfg = tu_config(name);
     struct waiter w;
     tu_peer peer;
-    tu_peer_start(&peer, name, 0);
-    ASSERT_EQ(tu_peer_cmd(&peer, NULL, 0, "create holder"), 0);
-    start_waiter(&w, cfg);
-    expect_still_waiting(&w, "a live process is attached");
+    hold_and_wait(&peer, name, cfg, &w);
     tu_peer_kill(&peer);
     ASSERT_RC(finish_waiter(&w), 0);
     ASSERT_OK(rpc_domain_cleanup(cfg, 0));
@@ -100,10 +107,7 @@ static void test_clean_exit(void)
     rpc_config *cfg = tu_config(name);
     struct waiter w;
     tu_peer peer;
-    tu_peer_start(&peer, name, 0);
-    ASSERT_EQ(tu_peer_cmd(&peer, NULL, 0, "create holder"), 0);
-    start_waiter(&w, cfg);
-    expect_still_waiting(&w, "a live process is attached");
+    hold_and_wait(&peer, name, cfg, &w);
     tu_peer_quit(&peer);   /* last out: the segment goes with it */
     ASSERT_RC(finish_waiter(&w), RPC_ENOENT);
     ASSERT(!tu_shm_exists(name));
@@ -116,12 +120,8 @@ static void test_signals(void)
     rpc_config *cfg = tu_config(name);
     struct waiter w;
     tu_peer peer;
-    tu_peer_start(&peer, name, 0);
-    ASSERT_EQ(tu_peer_cmd(&peer, NULL, 0, "create holder"), 0);
-
     set_handler(0);
-    start_waiter(&w, cfg);
-    expect_still_waiting(&w, "a live process is attached");
+    hold_and_wait(&peer, name, cfg, &w);
     ASSERT_EQ(pthread_kill(w.thread, SIGUSR1), 0);
     ASSERT_RC(finish_waiter(&w), RPC_EINTR);
     ASSERT(tu_shm_exists(name));
