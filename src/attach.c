@@ -257,7 +257,12 @@ int rpci_attach_lock(struct rpci_attach *a)
 int rpci_attach_lock_until(struct rpci_attach *a, uint64_t until_ns)
 {
     int rc;
-    pthread_mutex_lock(&g_lock);
+    /* A thread of ours may hold g_lock while it waits (up to 10 s) for the
+     * life-cycle lock another process holds: the caller's deadline bounds
+     * this wait too, not only the one for the file lock. */
+    if (rpcp_mutex_lock_until(&g_lock, until_ns) != 0)
+        return rpci_fail(RPC_ETIMEDOUT, "segment %s: another thread of this process holds the "
+                         "tables past the deadline", a->seg.name);
     if (a->forked) {
         pthread_mutex_unlock(&g_lock);
         return rpci_fail(RPC_EFORKED, "node inherited through fork()");

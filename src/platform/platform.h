@@ -119,6 +119,9 @@ uint64_t rpcp_mono_ns(void);
 /* A descriptor that becomes readable when process pid ends (Linux pidfd),
  * close-on-exec; or -errno (-ENOSYS where there are none). */
 int rpcp_pidfd_open(pid_t pid);
+/* Lock mu, waiting at most until until_ns on the CLOCK_MONOTONIC scale
+ * (0: no limit).  Returns 0, or -ETIMEDOUT with mu not taken. */
+int rpcp_mutex_lock_until(pthread_mutex_t *mu, uint64_t until_ns);
 /* Let another runnable thread have this CPU (returns at once if none). */
 void rpcp_yield(void);
 void rpcp_sleep_ns(uint64_t ns);

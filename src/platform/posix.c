@@ -251,3 +251,32 @@ int rpcp_pidfd_open(pid_t pid)
     return -ENOSYS;
 #endif
 }
+
+/* pthread_mutex_timedlock takes a CLOCK_REALTIME deadline: convert from
+ * the monotonic one each round, and trust only the monotonic clock for
+ * the verdict (the realtime clock may jump). */
+int rpcp_mutex_lock_until(pthread_mutex_t *mu, uint64_t until_ns)
+{
+    if (until_ns == 0)
+        return pthread_mutex_lock(mu) == 0 ? 0 : -EINVAL;
+    for (;;) {
+        uint64_t now = rpcp_mono_ns(), left;
+        struct timespec ts;
+        int rc;
+        if (now >= until_ns)
+            return pthread_mutex_trylock(mu) == 0 ? 0 : -ETIMEDOUT;
+        left = until_ns - now;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)(left / 1000000000u);
+        ts.tv_nsec += (long)(left % 1000000000u);
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        rc = pthread_mutex_timedlock(mu, &ts);
+        if (rc == 0)
+            return 0;
+        if (rc != ETIMEDOUT)
+            return -rc;
+    }
+}
