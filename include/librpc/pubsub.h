@@ -120,9 +120,10 @@ int rpc_is_subscribed(rpc_node *node, const char *group, const char *topic);
  * timeout_ms: how long to wait for room when a subscriber's queue is full:
  * RPC_NO_WAIT (0) fails at once, RPC_WAIT_FOREVER (-1) waits as long as the
  * subscriber lives, > 0 waits that many milliseconds.  A timeout > 0 also
- * bounds the wait for the segment's table lock that the first message to a
- * new subscriber needs (its queue is allocated then): if another process
- * holds that lock past the deadline, that copy is dropped (RPC_ETIMEDOUT).
+ * bounds the wait for the table locks that the first message to a new
+ * subscriber needs (its queue is allocated then): if another process, or
+ * another thread of this one, holds them past the deadline, that copy is
+ * dropped (RPC_ETIMEDOUT).
  * Otherwise that lock is waited for up to the library's 10 s deadline.  A subscriber that
  * dies never blocks a publisher: its queue is abandoned.  A publisher
  * waiting for room first polls for it (for the node's spin time, or
